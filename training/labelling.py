@@ -1,0 +1,219 @@
+"""The labelling workflow: propose paragraphs to read, ingest the labels read.
+
+    python -m training.labelling propose OUT_DIR     # reading batches (text stays outside the repo)
+    python -m training.labelling ingest TSV...       # labels -> data/labels/<source>.jsonl by reference
+    python -m training.labelling sentences TSV...    # sentence labels -> data/sentences.jsonl
+    python -m training.labelling agreement A B       # Cohen's kappa of two labellings
+
+Proposing only chooses WHICH paragraphs a person reads (a seeded random
+sample of documents per source); every label comes from reading. The one
+mechanical step is R17 of LABELLING.md: units under five words are not
+prose, so they become `skip` whatever the reader wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from service.labels import LABELS
+from training import corpora
+from training.dataset import DATA_DIR, read_jsonl
+
+READ_LABELS = (*LABELS, "skip")
+MIN_WORDS = 5
+PROPOSE_SEED = 20261123
+DESCRIPTIONS = {
+    "bbc": "BBC News website article, 2004-05",
+    "brown-ca": "Brown corpus press reportage, US newspaper 1961",
+    "brown-cb": "Brown corpus press EDITORIAL / column / letter, US newspaper 1961",
+    "brown-cc": "Brown corpus press REVIEW (books, music, theatre, TV), US newspaper 1961",
+    "lee": "ABC (Australia) news story, 2001, split into paragraphs",
+    "rt-review": "one-line film review snippet (Rotten Tomatoes)",
+    "rt-plot": "film plot synopsis",
+    "debates": "2016 US presidential/VP debate transcript: one turn of the speaker named in the doc id",
+}
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"\w+", text))
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        unit_id, _, label = line.partition("\t")
+        if label not in READ_LABELS:
+            raise ValueError(f"{path}:{line_no}: label {label!r} is not one of {READ_LABELS}")
+        rows.append((unit_id, label))
+    return rows
+
+
+def _split_id(unit_id: str) -> tuple[str, str, int]:
+    source, doc, index = unit_id.split("|")
+    return source, doc, int(index)
+
+
+def propose(out_dir: Path, batches: int = 8) -> None:
+    """Write reading batches of whole documents, mixed across sources."""
+    rng = random.Random(PROPOSE_SEED)
+    docs: dict[tuple[str, str], list[corpora.Paragraph]] = defaultdict(list)
+    for source in corpora.SOURCES:
+        for p in corpora.LOADERS[source]():
+            docs[(source, p.doc)].append(p)
+
+    def pick(source: str, prefix: str = "") -> list[tuple[str, str]]:
+        return sorted(k for k in docs if k[0] == source and k[1].startswith(prefix))
+
+    chosen = pick("brown", "cb") + pick("brown", "cc")
+    news = pick("brown", "ca")
+    rng.shuffle(news)
+    chosen += news[:15]
+    for category in ("business", "entertainment", "politics", "sports", "tech"):
+        articles = pick("bbc", category + "/")
+        rng.shuffle(articles)
+        chosen += articles[:60]
+    lee = pick("lee")
+    rng.shuffle(lee)
+    chosen += lee[:120]
+    reviews = pick("rt-review")
+    rng.shuffle(reviews)
+    chosen += reviews[:400] + pick("rt-plot")
+    units = [p for key in chosen for p in docs[key]]
+    turns = [
+        p for key in pick("debates") for p in docs[key]
+        if key[1].split(":")[1] in ("TRUMP", "CLINTON", "PENCE", "KAINE") and len(p.text.split()) >= 8
+    ]
+    rng.shuffle(turns)
+    groups: dict[tuple[str, str], list[corpora.Paragraph]] = defaultdict(list)
+    for p in units + turns[:450]:
+        groups[(p.source, p.doc)].append(p)
+    keys = list(groups)
+    rng.shuffle(keys)
+    target = sum(len(v) for v in groups.values()) / batches
+    out_dir.mkdir(parents=True, exist_ok=True)
+    batch, size, number = [], 0, 0
+    for i, key in enumerate(keys):
+        batch.append(key)
+        size += len(groups[key])
+        if size >= target or i == len(keys) - 1:
+            lines = []
+            for source, doc in batch:
+                kind = f"brown-{doc[:2]}" if source == "brown" else source
+                lines.append(f"\n### DOC {source}|{doc}  ({DESCRIPTIONS[kind]})")
+                lines += [f"[{p.source}|{p.doc}|{p.index}] {p.text}" for p in sorted(groups[(source, doc)], key=lambda p: p.index)]
+            (out_dir / f"b{number:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            batch, size, number = [], 0, number + 1
+
+
+def ingest(tsv_paths: list[Path], data_dir: Path = DATA_DIR) -> Counter:
+    """Store labels read from TSV files by reference, one file per source."""
+    labelled: dict[str, dict[tuple[str, str, int], dict]] = defaultdict(dict)
+    texts: dict[str, dict] = {}
+    for path in tsv_paths:
+        for unit_id, label in read_tsv(path):
+            source, doc, index = _split_id(unit_id)
+            if source not in texts:
+                texts[source] = corpora.load_source(source)
+            paragraph = texts[source][(source, doc, index)]
+            if _words(paragraph.text) < MIN_WORDS:
+                label = "skip"
+            labelled[source][(source, doc, index)] = {
+                "source": source, "doc": doc, "index": index, "sha": paragraph.sha, "label": label, "by": path.stem,
+            }
+    out = data_dir / "labels"
+    out.mkdir(parents=True, exist_ok=True)
+    counts: Counter = Counter()
+    for source, rows in labelled.items():
+        existing = {(r["source"], r["doc"], r["index"]): r for r in read_jsonl(out / f"{source}.jsonl")} if (out / f"{source}.jsonl").exists() else {}
+        existing.update(rows)
+        with (out / f"{source}.jsonl").open("w", encoding="utf-8") as handle:
+            for key in sorted(existing, key=lambda k: (k[1], k[2])):
+                handle.write(json.dumps(existing[key]) + "\n")
+                counts[(source, existing[key]["label"])] += 1
+    return counts
+
+
+def _team_paragraphs(data_dir: Path) -> dict[str, str]:
+    out = {}
+    for folder, source in (("team", "team"), ("stress", "stress")):
+        for path in sorted((data_dir / folder).glob("*.jsonl")):
+            for doc in read_jsonl(path):
+                for i, paragraph in enumerate(doc["paragraphs"]):
+                    out[f"{source}|{doc['doc_id']}|{i}"] = paragraph["text"]
+    return out
+
+
+def ingest_sentences(tsv_paths: list[Path], data_dir: Path = DATA_DIR) -> Counter:
+    """Sentence labels: third-party by reference, team and stress with text."""
+    team = _team_paragraphs(data_dir)
+    texts: dict[str, dict] = {}
+    rows, counts = [], Counter()
+    for path in tsv_paths:
+        for unit_id, label in read_tsv(path):
+            paragraph_id, _, sentence = unit_id.rpartition("|")
+            source, doc, index = _split_id(paragraph_id)
+            if source in ("team", "stress"):
+                paragraph_text = team[paragraph_id]
+            else:
+                if source not in texts:
+                    texts[source] = corpora.load_source(source)
+                paragraph_text = texts[source][(source, doc, index)].text
+            text = corpora.split_simple_sentences(paragraph_text)[int(sentence)]
+            if _words(text) < MIN_WORDS:
+                label = "skip"
+            row = {"source": source, "doc": doc, "index": index, "sentence": int(sentence), "sha": corpora.text_hash(text), "label": label, "by": path.stem}
+            if source in ("team", "stress"):
+                row["text"] = text
+            else:
+                row["paragraph_sha"] = corpora.text_hash(paragraph_text)
+            rows.append(row)
+            counts[(source, label)] += 1
+    with (data_dir / "sentences.jsonl").open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return counts
+
+
+def cohen_kappa(first: list[str], second: list[str]) -> float:
+    n = len(first)
+    observed = sum(a == b for a, b in zip(first, second)) / n
+    fa, fb = Counter(first), Counter(second)
+    expected = sum(fa[k] * fb[k] for k in set(fa) | set(fb)) / (n * n)
+    return (observed - expected) / (1 - expected)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.labelling", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("propose").add_argument("out_dir", type=Path)
+    sub.add_parser("ingest").add_argument("tsv", type=Path, nargs="+")
+    sub.add_parser("sentences").add_argument("tsv", type=Path, nargs="+")
+    p = sub.add_parser("agreement")
+    p.add_argument("first", type=Path)
+    p.add_argument("second", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "propose":
+        propose(args.out_dir)
+    elif args.command in ("ingest", "sentences"):
+        counts = (ingest if args.command == "ingest" else ingest_sentences)(args.tsv)
+        for (source, label), n in sorted(counts.items()):
+            print(f"{source}\t{label}\t{n}")
+    else:
+        a, b = dict(read_tsv(args.first)), dict(read_tsv(args.second))
+        common = sorted(set(a) & set(b))
+        kappa = cohen_kappa([a[k] for k in common], [b[k] for k in common])
+        agree = sum(a[k] == b[k] for k in common)
+        print(f"units {len(common)}, agreement {agree / len(common):.3f}, Cohen's kappa {kappa:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
