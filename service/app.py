@@ -22,11 +22,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from service import __version__, analyze, schemas
 from service.batcher import BatcherClosed, MicroBatcher, QueueFull
 from service.engine import Engine, ModelLoadError
-from service.settings import REPO_ROOT, Settings, get_settings
+from service.settings import Settings, get_settings
 
 log = logging.getLogger("stance")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SEEDS_DIR = REPO_ROOT / "seeds"
 
 
 class ServiceError(Exception):
@@ -318,7 +317,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/v1/examples", response_model=list[schemas.Example])
     async def examples() -> list[dict]:
         """The seed articles, for the demo page."""
-        return [{"name": p.stem, "text": p.read_text(encoding="utf-8")} for p in sorted(SEEDS_DIR.glob("*.txt"))]
+        return [{"name": p.stem, "text": p.read_text(encoding="utf-8")} for p in sorted(settings.examples_dir.glob("*.txt"))]
 
     @app.get("/healthz", response_model=schemas.Health)
     async def healthz() -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import sys
@@ -95,32 +94,34 @@ def _from_object(origin: str, line: int, obj, id_field: str) -> Record:
     return record
 
 
+def _has_bad_bytes(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _decoded_lines(raw) -> Iterator[str]:
+    # Decoding line by line keeps one bad byte from costing the rest of the
+    # file; surrogateescape marks it so that the record can be rejected.
+    for line in raw:
+        yield line.decode("utf-8", errors="surrogateescape")
+
+
 def read_records(name: str, fmt: str, text_column: str, id_column: str) -> Iterator[Record]:
     origin = "stdin" if name == "-" else name
     raw = sys.stdin.buffer if name == "-" else open(name, "rb")
     with raw:
-        handle = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
         if fmt == "txt":
-            try:
-                text = handle.read()
-            except UnicodeDecodeError as exc:
-                yield Record(origin, 1, error=f"not valid UTF-8: {exc}")
-                return
-            yield Record(origin, 1, id=Path(name).name if name != "-" else "stdin", text=text)
+            text = raw.read().decode("utf-8", errors="surrogateescape")
+            if _has_bad_bytes(text):
+                yield Record(origin, 1, error="not valid UTF-8")
+            else:
+                yield Record(origin, 1, id=Path(name).name if name != "-" else "stdin", text=text)
             return
         if fmt == "jsonl":
-            line_no = 0
-            while True:
-                line_no += 1
-                try:
-                    line = handle.readline()
-                except UnicodeDecodeError as exc:
-                    yield Record(origin, line_no, error=f"not valid UTF-8: {exc.reason}")
-                    handle = _skip_bad_line(raw, handle)
-                    continue
-                if not line:
-                    return
+            for line_no, line in enumerate(_decoded_lines(raw), 1):
                 if not line.strip():
+                    continue
+                if _has_bad_bytes(line):
+                    yield Record(origin, line_no, error="not valid UTF-8")
                     continue
                 try:
                     obj = json.loads(line)
@@ -129,10 +130,10 @@ def read_records(name: str, fmt: str, text_column: str, id_column: str) -> Itera
                     continue
                 yield _from_object(origin, line_no, obj, "id")
             return
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(_decoded_lines(raw))
         try:
             fields = reader.fieldnames or []
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except csv.Error as exc:
             yield Record(origin, 1, error=f"unreadable CSV header: {exc}")
             return
         if text_column not in fields:
@@ -143,25 +144,21 @@ def read_records(name: str, fmt: str, text_column: str, id_column: str) -> Itera
                 row = next(reader)
             except StopIteration:
                 return
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except csv.Error as exc:
                 yield Record(origin, reader.line_num, error=f"unreadable CSV row: {exc}")
                 return
             line = reader.line_num
+            if None in row:
+                yield Record(origin, line, error="row has more fields than the header")
+                continue
+            if any(_has_bad_bytes(v or "") for v in row.values()):
+                yield Record(origin, line, error="not valid UTF-8")
+                continue
             obj = dict(row)
             obj["text"] = obj.pop(text_column)
             if id_column not in fields:
                 obj[id_column] = f"{Path(origin).name}:{line}"
-            if None in obj:
-                yield Record(origin, line, error="row has more fields than the header")
-                continue
             yield _from_object(origin, line, obj, id_column)
-
-
-def _skip_bad_line(raw, handle):
-    """After invalid UTF-8, continue at the next line boundary of the raw bytes."""
-    handle.detach()
-    raw.readline()
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
 
 
 class Output:
@@ -283,6 +280,7 @@ def run(
 ) -> Summary:
     summary = Summary(resumed=output.resumed_written + output.resumed_rejected)
     pending: list[tuple[Record, list[analyze.PreparedUnit]]] = []
+    seen: set[str] = set()
 
     def flush_pending() -> None:
         texts = [t for _, units in pending for t in analyze.prose_texts(units)]
@@ -304,13 +302,15 @@ def run(
             summary.rejected += 1
             _tick(progress)
             continue
-        if record.id is not None and record.id in output.done_ids and record.error is None:
+        error = record.error
+        if error is None and record.id in seen:
+            error = f"duplicate id {record.id!r}: an earlier record has it"
+        elif error is None and record.id in output.done_ids:
+            # Written by an interrupted earlier run of the same command.
+            seen.add(record.id)
             summary.written += 1
             _tick(progress)
             continue
-        error = record.error
-        if error is None and any(record.id == r.id for r, _ in pending):
-            error = f"duplicate id {record.id!r}"
         units = None
         if error is None:
             try:
@@ -323,6 +323,7 @@ def run(
             summary.rejected += 1
             _tick(progress)
             continue
+        seen.add(record.id)
         pending.append((record, units))
         if len(pending) >= CHUNK_DOCUMENTS:
             flush_pending()

