@@ -3,7 +3,7 @@
     python -m training.labelling propose OUT_DIR     # reading batches (text stays outside the repo)
     python -m training.labelling ingest TSV...       # labels -> data/labels/<source>.jsonl by reference
     python -m training.labelling sentences TSV...    # sentence labels -> data/sentences.jsonl
-    python -m training.labelling agreement A B       # Cohen's kappa of two labellings
+    python -m training.labelling agreement           # Cohen's kappa of the double-labelled sample
 
 Proposing only chooses WHICH paragraphs a person reads (a seeded random
 sample of documents per source); every label comes from reading. The one
@@ -196,9 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("propose").add_argument("out_dir", type=Path)
     sub.add_parser("ingest").add_argument("tsv", type=Path, nargs="+")
     sub.add_parser("sentences").add_argument("tsv", type=Path, nargs="+")
-    p = sub.add_parser("agreement")
-    p.add_argument("first", type=Path)
-    p.add_argument("second", type=Path)
+    sub.add_parser("agreement").add_argument("path", type=Path, nargs="?", default=DATA_DIR / "double_labelled.jsonl")
     args = parser.parse_args(argv)
     if args.command == "propose":
         propose(args.out_dir)
@@ -207,11 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         for (source, label), n in sorted(counts.items()):
             print(f"{source}\t{label}\t{n}")
     else:
-        a, b = dict(read_tsv(args.first)), dict(read_tsv(args.second))
-        common = sorted(set(a) & set(b))
-        kappa = cohen_kappa([a[k] for k in common], [b[k] for k in common])
-        agree = sum(a[k] == b[k] for k in common)
-        print(f"units {len(common)}, agreement {agree / len(common):.3f}, Cohen's kappa {kappa:.3f}")
+        rows = read_jsonl(args.path)
+        first, second = [r["first"] for r in rows], [r["second"] for r in rows]
+        agree = sum(a == b for a, b in zip(first, second))
+        print(f"units {len(rows)}, agreement {agree / len(rows):.3f}, Cohen's kappa {cohen_kappa(first, second):.3f}")
+        print("first \\ second: " + ", ".join(READ_LABELS))
+        for a in READ_LABELS:
+            print(f"  {a:<11}" + " ".join(f"{sum(1 for r in rows if r['first'] == a and r['second'] == b):5d}" for b in READ_LABELS))
+        settled = [r for r in rows if r["first"] != r["second"]]
+        kept = sum(r["final"] == r["first"] for r in settled)
+        print(f"disagreements {len(settled)}: settled for the first label {kept}, for the second {len(settled) - kept}")
     return 0
 
 
