@@ -37,6 +37,6 @@ WORKDIR /app
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python3", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"]
+    CMD ["python3", "-c", "import os, sys, urllib.request; port = os.environ.get('STANCE_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/readyz', timeout=2).status == 200 else 1)"]
 ENTRYPOINT ["stance"]
 CMD ["serve", "--no-train"]
