@@ -50,6 +50,7 @@ def prepare(
     if text is not None:
         if not isinstance(text, str):
             raise InputError("'text' must be a string")
+        _check_unicode(text, "'text'")
         if not text.strip():
             raise InputError("'text' is empty or whitespace only")
         if len(text) > settings.max_text_chars:
@@ -67,6 +68,8 @@ def prepare(
         total = sum(len(p) for p in paragraphs)
         if total > settings.max_text_chars:
             raise LimitError("STANCE_MAX_TEXT_CHARS", total, settings.max_text_chars, "characters in all paragraphs")
+        for i, paragraph in enumerate(paragraphs):
+            _check_unicode(paragraph, f"paragraph {i}")
         located = segment.given_units(paragraphs, granularity)
     if len(located) > settings.max_units:
         raise LimitError("STANCE_MAX_UNITS", len(located), settings.max_units, f"{granularity}s in one document")
@@ -78,6 +81,15 @@ def prepare(
             )
         out.append(PreparedUnit(index, paragraph_index, unit.start, unit.end, unit.text, unit.skip_reason))
     return out
+
+
+def _check_unicode(value: str, what: str) -> None:
+    """JSON escapes can carry lone surrogates, which no UTF-8 answer can hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        raise InputError(f"{what} holds a lone surrogate \\u{code:04x} at character {exc.start}; send valid Unicode") from None
 
 
 def _paragraph_index(text: str, units: list[segment.Unit]) -> list[int]:

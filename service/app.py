@@ -12,12 +12,14 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import __version__, analyze, schemas
 from service.batcher import BatcherClosed, MicroBatcher, QueueFull
@@ -134,6 +136,9 @@ class BodyLimitMiddleware:
 
         async def guarded_send(message):
             nonlocal started
+            if too_large:
+                # The app's answer to a body cut short (FastAPI says 400) gives way to the 413 below.
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -149,6 +154,41 @@ class BodyLimitMiddleware:
             return
         if too_large and not started:
             await _send_error(send, error)
+
+
+class MetricsMiddleware:
+    """Count and time every HTTP request by route and status.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's
+    BaseHTTPMiddleware spends a task and two memory streams on each request,
+    more than half of the HTTP layer's CPU time (bench/README.md).
+    """
+
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = scope.get("route")
+            path = route.path if route is not None else "unmatched"
+            self.metrics.requests.labels(path, str(status)).inc()
+            if status >= 400:
+                self.metrics.errors.labels(str(status)).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - started)
 
 
 async def _send_error(send, error: ServiceError) -> None:
@@ -180,7 +220,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         try:
             state.engine = engine or await asyncio.to_thread(
                 Engine, settings.model_dir, settings.engine, settings.batch_size,
-                settings.window_tokens, settings.window_stride, settings.threads,
+                settings.window_tokens, settings.window_stride, settings.threads, max_batch_tokens=settings.max_batch_tokens,
             )
             # A load is not a success until the model has answered once.
             await asyncio.to_thread(state.engine.classify, ["The council met on Tuesday to discuss the budget."])
@@ -211,32 +251,36 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.stance = state
     app.add_middleware(BodyLimitMiddleware, settings=settings)
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = route.path if route is not None else "unmatched"
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        if response.status_code >= 400:
-            metrics.errors.labels(str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError):
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status, headers=exc.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # FastAPI answers a body that json cannot decode (bad UTF-8, nesting too
+        # deep, an over-long number) with a bare 400: to callers that is malformed input.
+        if exc.status_code == 400:
+            return await service_error(request, InvalidInput("the body is not valid JSON: it must be UTF-8 and not nested too deeply"))
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         problems = []
         for error in exc.errors()[:10]:
+            if error.get("type") == "json_invalid":
+                # Here loc holds a character offset, not a field.
+                reason = error.get("ctx", {}).get("error", "cannot decode")
+                problems.append(f"the body is not valid JSON: {reason} (character {error['loc'][-1]})")
+                continue
             where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
             problems.append(f"{where}: {error.get('msg', 'invalid')}")
         return JSONResponse({"error": "invalid_input", "message": "; ".join(problems)}, status_code=422)
 
-    def require_key(request: Request) -> None:
+    async def require_key(request: Request) -> None:
+        # async: a plain def would cost every request a hop to the thread pool.
         keys = settings.key_set
         if not keys:
             return

@@ -88,11 +88,13 @@ class MicroBatcher:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            # Checked before waiting: close() may have set the event while a
+            # batch ran, and nothing would set it again.
+            if self._closed and not self._jobs:
+                return
             await self._wake.wait()
             self._wake.clear()
             if not self._jobs:
-                if self._closed:
-                    return
                 continue
             # Give concurrent requests a moment to join a batch that is not yet full.
             deadline = self._jobs[0].enqueued + self.max_wait

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from pydantic import ValidationError
@@ -55,6 +56,9 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.no_train:
         ensure_model(settings)
+    # uvicorn drains in-flight requests on SIGTERM, then raises SIGTERM again so
+    # the process dies by the signal (exit -15/143); a completed drain is a clean exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -4,7 +4,8 @@ Serving uses ONNX Runtime with the `tokenizers` library, so this module never
 imports torch on that path; a directory without an ONNX export falls back to
 transformers + torch. Units are tokenised once, cut into overlapping windows
 when longer than the model's window (never silently truncated), sorted by
-length so each batch pads little, and their window logits are averaged.
+length and cut into batches that weigh padding against the cost of a call
+(`plan_batches`), and their window logits are averaged.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ from service.labels import LABELS
 ONNX_SUBDIR = "onnx"
 ONNX_FILE = "model.onnx"
 CALIBRATION_FILE = "calibration.json"
+# Per padded token, a MiniLM forward pass on 2 cores is cheapest when a call
+# holds a few hundred to a thousand tokens; beyond that the activations
+# (the feed-forward layer's 4x-wide one, the attention scores) fall out of
+# cache and each token costs up to 1.7 times as much (bench/README.md).
+MAX_BATCH_TOKENS = 1024
+# The fixed cost of one model call (~2 ms for ~400 kernels, against ~70 us a
+# token: `bench/engine.py --shapes`) in tokens' worth of compute; it is what
+# splitting a batch pays to save padding.
+CALL_OVERHEAD_TOKENS = 32
 
 
 class ModelLoadError(RuntimeError):
@@ -44,6 +54,12 @@ class _OnnxBackend:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Pool threads spin only 20 us for the next kernel before sleeping. The
+        # default, longer spin burns the core that the event loop or any other
+        # process needs, and a preempted thread then stalls every kernel of
+        # the call: with one of 2 cores busy it cost 40% of throughput, while
+        # 20 us keeps all but ~5% of the idle-machine speed (bench/README.md).
+        options.add_session_config_entry("session.intra_op.spin_duration_us", "20")
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for corrupt files
@@ -77,6 +93,33 @@ class _TorchBackend:
         return out.logits.float().numpy()
 
 
+def plan_batches(lengths: list[int], max_rows: int, max_tokens: int, attention_span: float) -> list[range]:
+    """Cut windows, sorted by length, into contiguous batches of least estimated cost.
+
+    A batch costs a fixed call overhead plus its padded tokens, each token
+    weighted by 1 + width / attention_span for attention's quadratic share.
+    Fixed-size chunks would pad a mixed handful of requests (the service's
+    usual call) to its longest member; the cheapest cut is found exactly by
+    dynamic programming over the sorted order, with at most max_rows windows
+    and max_tokens padded tokens per batch (one window may exceed the latter).
+    """
+    best = [0.0] + [float("inf")] * len(lengths)
+    start_of = [0] * (len(lengths) + 1)
+    for end in range(1, len(lengths) + 1):
+        width = lengths[end - 1]
+        row_cost = width * (1 + width / attention_span)
+        most_rows = min(max_rows, end, max(1, max_tokens // width))
+        for rows in range(1, most_rows + 1):
+            cost = best[end - rows] + CALL_OVERHEAD_TOKENS + rows * row_cost
+            if cost < best[end]:
+                best[end], start_of[end] = cost, end - rows
+    batches, end = [], len(lengths)
+    while end > 0:
+        batches.append(range(start_of[end], end))
+        end = start_of[end]
+    return batches[::-1]
+
+
 def _special_id(tokenizer, *candidates: str) -> int:
     for token in candidates:
         token_id = tokenizer.token_to_id(token)
@@ -97,6 +140,7 @@ class Engine:
         window_stride: int = 192,
         threads: int = 0,
         onnx_file: str = ONNX_FILE,
+        max_batch_tokens: int = MAX_BATCH_TOKENS,
     ):
         from tokenizers import Tokenizer
 
@@ -118,13 +162,19 @@ class Engine:
         if self.labels != LABELS:
             raise ModelLoadError(f"model labels {self.labels} do not match the service's {LABELS}")
 
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        except Exception as exc:  # tokenizers raises a bare Exception for a corrupt file
+            raise ModelLoadError(f"cannot load tokenizer {tokenizer_path}: {exc}") from exc
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         self.cls_id = _special_id(self.tokenizer, "[CLS]", "<s>")
         self.sep_id = _special_id(self.tokenizer, "[SEP]", "</s>")
         self.pad_id = _special_id(self.tokenizer, "[PAD]", "<pad>")
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
+        # Attention's cost per token grows with the window; the dense layers' does not.
+        self.attention_span = 2 * self.config.get("hidden_size", 384) + self.config.get("intermediate_size", 1536)
         self.window_tokens = min(window_tokens, int(self.config.get("max_position_embeddings", 512)))
         self.window_stride = min(window_stride, self.window_tokens - 2)
         self.temperature = self._temperature()
@@ -167,6 +217,10 @@ class Engine:
                 out.append(Window(unit, [self.cls_id, *ids[start : start + body], self.sep_id]))
         return out
 
+    def plan(self, sorted_lengths: list[int]) -> list[range]:
+        """The batches one call runs: spans of the windows sorted by length."""
+        return plan_batches(sorted_lengths, self.batch_size, self.max_batch_tokens, self.attention_span)
+
     def logits(self, texts: list[str]) -> np.ndarray:
         """Uncalibrated logits, one row per text; long texts average their windows."""
         if not texts:
@@ -174,9 +228,10 @@ class Engine:
         windows = self.windows(texts)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
         window_logits = np.zeros((len(windows), len(LABELS)), dtype=np.float32)
-        for b in range(0, len(order), self.batch_size):
-            batch = order[b : b + self.batch_size]
-            width = max(len(windows[i].ids) for i in batch)
+        lengths = [len(windows[i].ids) for i in order]
+        for span in self.plan(lengths):
+            batch = order[span.start : span.stop]
+            width = lengths[span.stop - 1]
             ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, i in enumerate(batch):

@@ -29,7 +29,8 @@ class StanceActor:
 
         settings = Settings.model_validate_json(settings_json)
         self.engine = Engine(
-            settings.model_dir, settings.engine, settings.batch_size, settings.window_tokens, settings.window_stride, settings.threads
+            settings.model_dir, settings.engine, settings.batch_size, settings.window_tokens, settings.window_stride, settings.threads,
+            max_batch_tokens=settings.max_batch_tokens,
         )
         self.text_column = text_column
 

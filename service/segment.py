@@ -9,6 +9,7 @@ never given a stance.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 # A block with no line breaks longer than this is a "wall of text" (the 000
@@ -22,6 +23,7 @@ _ABBREVIATIONS = {
     "no", "vs", "etc", "inc", "corp", "ltd", "co", "jan", "feb", "mar", "apr", "aug", "sept", "sep", "oct",
     "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "approx", "dept", "est", "fig", "mt",
 }
+_WORD_BEFORE_DOT = frozenset(string.ascii_letters + ".")
 _SENTENCE_BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*\s+")
 _OPENS_SENTENCE = re.compile(r"[\"'\u201c\u2018\u00ab(\[]*[A-Z0-9\u0400-\u04ff\u00c0-\u024f]")
 
@@ -80,10 +82,12 @@ def skip_reason(text: str) -> str | None:
 
 
 def _is_abbreviation(text: str, dot_index: int) -> bool:
-    match = re.search(r"([A-Za-z.]+)$", text[:dot_index])
-    if not match:
-        return False
-    word = match.group(1).lower().strip(".")
+    # Walk back over the word: searching all of text[:dot_index] for it made a
+    # long article of initials ("A. A. A. ...") take minutes on the event loop.
+    start = dot_index
+    while start > 0 and text[start - 1] in _WORD_BEFORE_DOT:
+        start -= 1
+    word = text[start:dot_index].lower().strip(".")
     return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     max_queue_units: int = Field(4096, ge=1, description="Units waiting for the model before 503.")
     request_timeout_s: float = Field(30.0, gt=0, description="A request still waiting after this gets 503.")
 
-    batch_size: int = Field(32, ge=1, le=1024, description="Units per model call.")
+    batch_size: int = Field(32, ge=1, le=1024, description="Units the micro-batcher gathers for one model call; most windows in one model batch.")
+    max_batch_tokens: int = Field(1024, ge=64, description="Most padded tokens in one model batch; larger batches run slower per token on CPU.")
     max_wait_ms: float = Field(5.0, ge=0, description="How long the micro-batcher waits to fill a batch.")
     window_tokens: int = Field(256, ge=32, le=512, description="Model window; longer units are split.")
     window_stride: int = Field(192, ge=16, description="Token step between windows of a long unit.")
