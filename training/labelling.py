@@ -1,6 +1,7 @@
 """The labelling workflow: propose paragraphs to read, ingest the labels read.
 
     python -m training.labelling propose OUT_DIR     # reading batches (text stays outside the repo)
+    python -m training.labelling propose-more bbc 200 OUT_DIR   # later rounds: unlabelled documents only
     python -m training.labelling ingest TSV...       # labels -> data/labels/<source>.jsonl by reference
     python -m training.labelling sentences TSV...    # sentence labels -> data/sentences.jsonl
     python -m training.labelling agreement           # Cohen's kappa of the double-labelled sample
@@ -97,7 +98,11 @@ def propose(out_dir: Path, batches: int = 8) -> None:
         groups[(p.source, p.doc)].append(p)
     keys = list(groups)
     rng.shuffle(keys)
-    target = sum(len(v) for v in groups.values()) / batches
+    _write_batches(groups, keys, out_dir, batches)
+
+
+def _write_batches(groups: dict[tuple[str, str], list[corpora.Paragraph]], keys: list[tuple[str, str]], out_dir: Path, batches: int, prefix: str = "b") -> None:
+    target = sum(len(groups[k]) for k in keys) / batches
     out_dir.mkdir(parents=True, exist_ok=True)
     batch, size, number = [], 0, 0
     for i, key in enumerate(keys):
@@ -109,8 +114,31 @@ def propose(out_dir: Path, batches: int = 8) -> None:
                 kind = f"brown-{doc[:2]}" if source == "brown" else source
                 lines.append(f"\n### DOC {source}|{doc}  ({DESCRIPTIONS[kind]})")
                 lines += [f"[{p.source}|{p.doc}|{p.index}] {p.text}" for p in sorted(groups[(source, doc)], key=lambda p: p.index)]
-            (out_dir / f"b{number:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            (out_dir / f"{prefix}{number:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
             batch, size, number = [], 0, number + 1
+
+
+def propose_more(source: str, documents: int, out_dir: Path, batches: int = 4, data_dir: Path = DATA_DIR) -> int:
+    """A later reading round: a seeded random sample of whole documents of
+    `source` that have no label yet, spread evenly over its sections (BBC
+    categories). Returns the number of paragraphs proposed."""
+    labelled_path = data_dir / "labels" / f"{source}.jsonl"
+    labelled = {r["doc"] for r in read_jsonl(labelled_path)} if labelled_path.exists() else set()
+    groups: dict[tuple[str, str], list[corpora.Paragraph]] = defaultdict(list)
+    for p in corpora.LOADERS[source]():
+        if p.doc not in labelled:
+            groups[(source, p.doc)].append(p)
+    rng = random.Random(f"{PROPOSE_SEED}:{source}:{len(labelled)}")
+    sections: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in sorted(groups):
+        sections[key[1].split("/")[0] if "/" in key[1] else ""].append(key)
+    chosen = []
+    for keys in sections.values():
+        rng.shuffle(keys)
+        chosen += keys[: max(1, documents // len(sections))]
+    rng.shuffle(chosen)
+    _write_batches(groups, chosen, out_dir, batches, prefix=f"{source}-r")
+    return sum(len(groups[k]) for k in chosen)
 
 
 def ingest(tsv_paths: list[Path], data_dir: Path = DATA_DIR) -> Counter:
@@ -194,12 +222,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.labelling", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("propose").add_argument("out_dir", type=Path)
+    more = sub.add_parser("propose-more")
+    more.add_argument("source", choices=corpora.SOURCES)
+    more.add_argument("documents", type=int)
+    more.add_argument("out_dir", type=Path)
+    more.add_argument("--batches", type=int, default=4)
     sub.add_parser("ingest").add_argument("tsv", type=Path, nargs="+")
     sub.add_parser("sentences").add_argument("tsv", type=Path, nargs="+")
     sub.add_parser("agreement").add_argument("path", type=Path, nargs="?", default=DATA_DIR / "double_labelled.jsonl")
     args = parser.parse_args(argv)
     if args.command == "propose":
         propose(args.out_dir)
+    elif args.command == "propose-more":
+        print(f"{propose_more(args.source, args.documents, args.out_dir, args.batches)} paragraphs proposed in {args.out_dir}")
     elif args.command in ("ingest", "sentences"):
         counts = (ingest if args.command == "ingest" else ingest_sentences)(args.tsv)
         for (source, label), n in sorted(counts.items()):
