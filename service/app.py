@@ -218,10 +218,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         try:
-            state.engine = engine or await asyncio.to_thread(
-                Engine, settings.model_dir, settings.engine, settings.batch_size,
-                settings.window_tokens, settings.window_stride, settings.threads, max_batch_tokens=settings.max_batch_tokens,
-            )
+            state.engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
             # A load is not a success until the model has answered once.
             await asyncio.to_thread(state.engine.classify, ["The council met on Tuesday to discuss the budget."])
         except (ModelLoadError, OSError, ValueError, KeyError) as exc:

@@ -396,10 +396,7 @@ def main(args: argparse.Namespace) -> int:
         from service.engine import Engine, ModelLoadError
 
         try:
-            engine = Engine(
-                settings.model_dir, settings.engine, settings.batch_size, settings.window_tokens, settings.window_stride,
-                settings.threads, max_batch_tokens=settings.max_batch_tokens,
-            )
+            engine = Engine.from_settings(settings)
         except ModelLoadError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -35,7 +35,7 @@ def ensure_model(settings: Settings) -> None:
     """Train and export the default model when no model directory exists."""
     if (settings.model_dir / "config.json").exists():
         return
-    print(f"no model at {settings.model_dir}; training the default model first (about 15 minutes on 2 cores)", file=sys.stderr)
+    print(f"no model at {settings.model_dir}; training the default model first (about 17 minutes on 2 cores)", file=sys.stderr)
     try:
         from training import export, train
     except ImportError as exc:
@@ -52,7 +52,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
 
-    settings = _settings(host=args.host, port=args.port, model_dir=args.model_dir, engine=args.engine)
+    settings = _settings(host=args.host, port=args.port, model_dir=args.model_dir, engine=args.engine, precision=args.precision)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.no_train:
         ensure_model(settings)
@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None, help="port (STANCE_PORT, default 8000)")
     p.add_argument("--model-dir", default=None, help="model directory (STANCE_MODEL_DIR)")
     p.add_argument("--engine", default=None, choices=("auto", "onnx", "torch"), help="STANCE_ENGINE")
+    p.add_argument("--precision", default=None, choices=("fp32", "int8"), help="STANCE_PRECISION (int8 only if `stance export` kept it)")
     p.add_argument("--no-train", action="store_true", help="fail instead of training when no model exists")
     p.set_defaults(func=serve)
 

@@ -22,6 +22,7 @@ from service.labels import LABELS
 
 ONNX_SUBDIR = "onnx"
 ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
 CALIBRATION_FILE = "calibration.json"
 # Per padded token, a MiniLM forward pass on 2 cores is cheapest when a call
 # holds a few hundred to a thousand tokens; beyond that the activations
@@ -141,6 +142,7 @@ class Engine:
         threads: int = 0,
         onnx_file: str = ONNX_FILE,
         max_batch_tokens: int = MAX_BATCH_TOKENS,
+        precision: str = "fp32",
     ):
         from tokenizers import Tokenizer
 
@@ -180,16 +182,33 @@ class Engine:
         self.temperature = self._temperature()
 
         threads = threads or os.cpu_count() or 1
+        if precision == "int8":
+            onnx_file = INT8_FILE
         onnx_path = self.model_dir / ONNX_SUBDIR / onnx_file
+        if precision == "int8" and not onnx_path.is_file():
+            raise ModelLoadError(
+                f"no int8 variant at {onnx_path}: `stance export` keeps one only when it is faster and as accurate; "
+                "use STANCE_PRECISION=fp32"
+            )
         if engine == "onnx" or (engine == "auto" and onnx_path.is_file()):
             if not onnx_path.is_file():
                 raise ModelLoadError(f"no ONNX export at {onnx_path}; run `stance export`")
             self.backend = _OnnxBackend(onnx_path, threads)
+            if precision == "int8":
+                self.backend.name = "onnx-int8"
         else:
             self.backend = _TorchBackend(self.model_dir, threads)
         # One model call at a time: both runtimes already use every core.
         self._lock = threading.Lock()
         self.tokens_processed = 0
+
+    @classmethod
+    def from_settings(cls, settings) -> "Engine":
+        """The engine the service, the batch command and the Ray actor share."""
+        return cls(
+            settings.model_dir, settings.engine, settings.batch_size, settings.window_tokens, settings.window_stride,
+            settings.threads, max_batch_tokens=settings.max_batch_tokens, precision=settings.precision,
+        )
 
     def _temperature(self) -> float:
         path = self.model_dir / CALIBRATION_FILE

@@ -28,10 +28,7 @@ class StanceActor:
         from service.engine import Engine
 
         settings = Settings.model_validate_json(settings_json)
-        self.engine = Engine(
-            settings.model_dir, settings.engine, settings.batch_size, settings.window_tokens, settings.window_stride, settings.threads,
-            max_batch_tokens=settings.max_batch_tokens,
-        )
+        self.engine = Engine.from_settings(settings)
         self.text_column = text_column
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

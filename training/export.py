@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from service.engine import ONNX_FILE, ONNX_SUBDIR, Engine
+from service.engine import INT8_FILE, ONNX_FILE, ONNX_SUBDIR, Engine
 
-INT8_FILE = "model.int8.onnx"
 PARITY_TOLERANCE = 1e-3
 INT8_MAX_F1_DROP = 0.005
 INT8_MIN_SPEEDUP = 1.1

@@ -77,3 +77,26 @@ def test_missing_or_corrupt_model_directory_fails_clearly(tmp_path, tiny_model):
     (broken / "config.json").write_text("{ not json")
     with pytest.raises(ModelLoadError, match="not valid JSON"):
         Engine(broken)
+
+
+def test_int8_precision_serves_the_quantized_variant_or_says_why_not(tiny_model, tmp_path):
+    import shutil
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from service.engine import INT8_FILE
+    from service.settings import Settings
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    with pytest.raises(ModelLoadError, match="STANCE_PRECISION=fp32"):
+        Engine(model, precision="int8")
+    quantize_dynamic(str(model / "onnx" / "model.onnx"), str(model / "onnx" / INT8_FILE), weight_type=QuantType.QInt8)
+    engine = Engine.from_settings(Settings(model_dir=model, precision="int8"))
+    assert engine.backend_name == "onnx-int8"
+    texts = ["Police said two men were arrested.", "This decision is a disgrace and must be reversed."]
+    probs = engine.classify(texts)
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert np.abs(probs - Engine(model).classify(texts)).max() < 0.2
+    with pytest.raises(ValueError, match="needs the ONNX engine"):
+        Settings(model_dir=model, precision="int8", engine="torch")
