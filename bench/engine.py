@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     common.check_model_dir(args.model_dir)
     busy = common.refuse_if_busy(args)
 
-    from service.engine import Engine
+    from service.engine import INT8_FILE, ONNX_SUBDIR, Engine
 
     texts = common.workload(args.paragraphs)
     calls = mixed_calls(texts)
@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     engines = {"current": Engine(args.model_dir, engine="onnx")}
     if args.against_ref:
         engines[args.against_ref] = engine_at_ref(args.against_ref)(args.model_dir, engine="onnx")
+    if (Path(args.model_dir) / ONNX_SUBDIR / INT8_FILE).is_file():
+        # The int8 variant that `stance export` kept (STANCE_PRECISION=int8): reported beside fp32, never as the default.
+        engines["int8"] = Engine(args.model_dir, engine="onnx", precision="int8")
     offline_seconds = {name: [] for name in engines}
     calls_seconds = {name: [] for name in engines}
     for e in engines.values():
@@ -184,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         ["transformers pipeline", f"batch {default_batch} (default)", default_rate, default_rate / best_rate],
         ["transformers pipeline", f"batch {best_batch} (best of sweep)", best_rate, 1.0],
     ]
+    if "int8" in engines:
+        int8_rate = len(texts) / common.median(offline_seconds["int8"])
+        int8_agreement = float(np.mean(engines["int8"].classify(texts).argmax(1) == engine_probs.argmax(1)))
+        rows.insert(1, ["stance engine (onnx int8)", f"STANCE_PRECISION=int8; same label as fp32 on {int8_agreement:.1%}", int8_rate, int8_rate / best_rate])
     print(common.table(["runtime", "setting", "paragraphs/s", "x best pipeline"], rows, title=title))
     print(f"target engine >= {TARGET_SPEEDUP}x best pipeline: {'met' if speedup >= TARGET_SPEEDUP else 'MISSED'} ({speedup:.2f}x)")
     print()
@@ -253,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
             "mixed_call_paragraphs_per_s": call_units / common.median(calls_seconds[args.against_ref]),
             "max_probability_difference": differences,
         } if args.against_ref else None,
+        "int8": {
+            "paragraphs_per_s": len(texts) / common.median(offline_seconds["int8"]),
+            "x_best_pipeline": len(texts) / common.median(offline_seconds["int8"]) / best_rate,
+            "same_label_as_fp32": int8_agreement,
+        } if "int8" in engines else None,
         "pipeline": {
             "default_batch_size": default_batch,
             "default_paragraphs_per_s": default_rate,
