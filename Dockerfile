@@ -23,7 +23,7 @@ LABEL org.opencontainers.image.title="stance" \
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin stance
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=root:root ${MODEL_DIR}/config.json ${MODEL_DIR}/tokenizer.json ${MODEL_DIR}/calibration.json ${MODEL_DIR}/stance_meta.json ${MODEL_DIR}/metrics.json /app/model/
-COPY --chown=root:root ${MODEL_DIR}/onnx/model.onnx /app/model/onnx/model.onnx
+COPY --chown=root:root ${MODEL_DIR}/onnx/ /app/model/onnx/
 COPY --chown=root:root seeds /app/seeds
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

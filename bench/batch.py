@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: wrote {written} of {len(rows)} rows and {labelled} of {len(texts)} labelled paragraphs")
 
     from service.engine import Engine
+    from service.settings import Settings
 
-    engine = Engine(args.model_dir, engine="onnx")
+    engine = Engine.from_settings(Settings(model_dir=args.model_dir))  # what `stance serve` runs
     engine.classify(texts[:64])
     offline_seconds = common.median(common.timed(lambda: engine.classify(texts), 3))
     offline = len(texts) / offline_seconds

@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     # paragraphs; timed before and after the service runs, since the
     # machine's speed drifts by 10% or more over the minutes between.
     from service.engine import Engine
+    from service.settings import Settings
 
-    engine = Engine(args.model_dir, engine="onnx")
+    engine = Engine.from_settings(Settings(model_dir=args.model_dir))  # what `stance serve` runs
     engine.classify(paragraphs[:64])
     article_paragraphs = [u.text for _ in range(40) for a in articles for u in segment.paragraphs(a) if u.is_prose]
     offline_texts = {"paragraph": paragraphs, "article": article_paragraphs}

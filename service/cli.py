@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None, help="port (STANCE_PORT, default 8000)")
     p.add_argument("--model-dir", default=None, help="model directory (STANCE_MODEL_DIR)")
     p.add_argument("--engine", default=None, choices=("auto", "onnx", "torch"), help="STANCE_ENGINE")
-    p.add_argument("--precision", default=None, choices=("fp32", "int8"), help="STANCE_PRECISION (int8 only if `stance export` kept it)")
+    p.add_argument("--precision", default=None, choices=("auto", "fp32", "int8"), help="STANCE_PRECISION (auto: int8 if `stance export` kept it)")
     p.add_argument("--no-train", action="store_true", help="fail instead of training when no model exists")
     p.set_defaults(func=serve)
 

@@ -182,6 +182,10 @@ class Engine:
         self.temperature = self._temperature()
 
         threads = threads or os.cpu_count() or 1
+        if precision == "auto":
+            # The int8 variant exists only where `stance export` found it as accurate and faster.
+            kept = (self.model_dir / ONNX_SUBDIR / INT8_FILE).is_file() and engine != "torch" and onnx_file == ONNX_FILE
+            precision = "int8" if kept else "fp32"
         if precision == "int8":
             onnx_file = INT8_FILE
         onnx_path = self.model_dir / ONNX_SUBDIR / onnx_file

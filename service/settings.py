@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     examples_dir: Path = Field(REPO_ROOT / "seeds", description="Articles offered as examples on the demo page.")
     engine: str = Field("auto", description="auto (ONNX if exported, else torch), onnx or torch.")
     precision: str = Field(
-        "fp32",
-        description="fp32, or int8: the ONNX variant `stance export` keeps only if it is measurably faster and within 0.005 macro-F1 of fp32 (its probabilities differ from fp32 by up to a few hundredths).",
+        "auto",
+        description="auto (int8 when `stance export` kept an int8 variant, else fp32), fp32 or int8. Export keeps int8 only when it is measurably faster and within 0.005 macro-F1 of fp32; its probabilities differ from fp32 by up to a few hundredths.",
     )
     host: str = Field("127.0.0.1", description="Address the server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
@@ -58,8 +58,8 @@ class Settings(BaseSettings):
     @field_validator("precision")
     @classmethod
     def _known_precision(cls, value: str) -> str:
-        if value not in ("fp32", "int8"):
-            raise ValueError("precision must be fp32 or int8")
+        if value not in ("auto", "fp32", "int8"):
+            raise ValueError("precision must be auto, fp32 or int8")
         return value
 
     @model_validator(mode="after")

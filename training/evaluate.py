@@ -156,8 +156,13 @@ def evaluate_all(model_dir: Path, dataset, extra: dict | None = None, engine: st
         "tfidf_logreg": TfidfBaseline(list(train["text"]), list(train["label"])),
     }
     report: dict = {"model": {}, "baselines": {name: {} for name in baselines}}
+    # The named sets overlap (stress, seeds and sentences are parts of test):
+    # each distinct text goes through the model once.
+    unique = list(dict.fromkeys(t for texts, _ in sets.values() for t in texts))
+    row_of = {text: row for row, text in enumerate(unique)}
+    model_probs = model.classify(unique)
     for name, (texts, labels) in sets.items():
-        report["model"][name] = scores(model.classify(list(texts)), labels)
+        report["model"][name] = scores(model_probs[[row_of[t] for t in texts]], labels)
         for baseline_name, baseline in baselines.items():
             report["baselines"][baseline_name][name] = scores(baseline.predict_proba(list(texts)), labels)
     report["engine"] = model.backend_name

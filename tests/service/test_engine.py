@@ -94,6 +94,10 @@ def test_int8_precision_serves_the_quantized_variant_or_says_why_not(tiny_model,
     quantize_dynamic(str(model / "onnx" / "model.onnx"), str(model / "onnx" / INT8_FILE), weight_type=QuantType.QInt8)
     engine = Engine.from_settings(Settings(model_dir=model, precision="int8"))
     assert engine.backend_name == "onnx-int8"
+    # auto, the default, serves the kept variant; fp32 and the torch engine never do.
+    assert Engine.from_settings(Settings(model_dir=model)).backend_name == "onnx-int8"
+    assert Engine(model).backend_name == "onnx"
+    assert Engine(model, precision="fp32").backend_name == "onnx"
     texts = ["Police said two men were arrested.", "This decision is a disgrace and must be reversed."]
     probs = engine.classify(texts)
     assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)

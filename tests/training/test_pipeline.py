@@ -117,3 +117,17 @@ def test_training_stops_within_its_time_budget(tiny_dataset_dict, tmp_path):
     record = json.loads((out / "training_args.json").read_text())
     assert record["steps"] == record["planned_steps"] < 50 * 6
     assert record["train_seconds"] < 0.5 * 60 * 1.5
+
+
+def test_comparison_lands_in_the_model_card(tiny_model, tmp_path):
+    import shutil
+
+    from training import compare
+
+    chosen = tmp_path / "chosen"
+    shutil.copytree(tiny_model, chosen)
+    assert compare.main([str(chosen), str(tiny_model), "--into", str(chosen)]) == 0
+    rows = json.loads((chosen / "comparison.json").read_text())
+    assert [r["model"] for r in rows] == [str(chosen), str(tiny_model)]
+    assert all(r["paragraphs_per_s"] > 0 and 0 <= r["test_macro_f1"] <= 1 for r in rows)
+    assert "## Configurations compared" in (chosen / "README.md").read_text()
