@@ -29,7 +29,9 @@ def headline(name: str, r: dict) -> list[list]:
         return [
             ["engine vs best-batched pipeline", f"{r['speedup_vs_best_pipeline']:.2f}x", ">= 1.5x", r["targets"]["speedup_met"]],
             ["engine efficiency (useful GFLOP/s / fp32 peak)", f"{100 * r['efficiency']:.1f}% of {r['peak']['peak_gflops']:.0f}", ">= 50%", r["targets"]["efficiency_met"]],
-        ]
+        ] + ([
+            ["int8 engine (served by default) vs best-batched pipeline", f"{r['int8']['x_best_pipeline']:.2f}x", ">= 1.5x", r["int8"]["x_best_pipeline"] >= 1.5],
+        ] if r.get("int8") else [])
     if name == "service":
         return [[label, f"{t['value']:.2f}", "", t["met"]] for label, t in r["targets"].items()]
     if name == "batch":
