@@ -35,7 +35,7 @@ def ensure_model(settings: Settings) -> None:
     """Train and export the default model when no model directory exists."""
     if (settings.model_dir / "config.json").exists():
         return
-    print(f"no model at {settings.model_dir}; training the default model first (about 17 minutes on 2 cores)", file=sys.stderr)
+    print(f"no model at {settings.model_dir}; training the default model first (about 19 minutes on 2 cores)", file=sys.stderr)
     try:
         from training import export, train
     except ImportError as exc:
