@@ -140,7 +140,6 @@ class Engine:
         window_tokens: int = 256,
         window_stride: int = 192,
         threads: int = 0,
-        onnx_file: str = ONNX_FILE,
         max_batch_tokens: int = MAX_BATCH_TOKENS,
         precision: str = "fp32",
     ):
@@ -182,13 +181,13 @@ class Engine:
         self.temperature = self._temperature()
 
         threads = threads or os.cpu_count() or 1
+        int8_path = self.model_dir / ONNX_SUBDIR / INT8_FILE
         if precision == "auto":
             # The int8 variant exists only where `stance export` found it as accurate and faster.
-            kept = (self.model_dir / ONNX_SUBDIR / INT8_FILE).is_file() and engine != "torch" and onnx_file == ONNX_FILE
-            precision = "int8" if kept else "fp32"
-        if precision == "int8":
-            onnx_file = INT8_FILE
-        onnx_path = self.model_dir / ONNX_SUBDIR / onnx_file
+            precision = "int8" if int8_path.is_file() and engine != "torch" else "fp32"
+        if precision == "int8" and engine == "torch":
+            raise ModelLoadError("int8 precision needs the ONNX engine; use engine onnx or auto")
+        onnx_path = int8_path if precision == "int8" else self.model_dir / ONNX_SUBDIR / ONNX_FILE
         if precision == "int8" and not onnx_path.is_file():
             raise ModelLoadError(
                 f"no int8 variant at {onnx_path}: `stance export` keeps one only when it is faster and as accurate; "

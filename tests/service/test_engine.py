@@ -104,3 +104,5 @@ def test_int8_precision_serves_the_quantized_variant_or_says_why_not(tiny_model,
     assert np.abs(probs - Engine(model).classify(texts)).max() < 0.2
     with pytest.raises(ValueError, match="needs the ONNX engine"):
         Settings(model_dir=model, precision="int8", engine="torch")
+    with pytest.raises(ModelLoadError, match="needs the ONNX engine"):
+        Engine(model, engine="torch", precision="int8")
