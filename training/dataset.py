@@ -31,7 +31,9 @@ SPLIT_SEED = "stance-split-v1"
 TEST_PERCENT = 15
 DEV_PERCENT = 10
 SPLITS = ("train", "dev", "test")
-ALWAYS_TEST_SOURCES = ("stress", "seeds")
+# Test only: the stress set, the seed articles, and the real present-day web
+# news, which is the closest thing here to the news the product is judged on.
+ALWAYS_TEST_SOURCES = ("stress", "seeds", "web-news")
 
 
 class DataError(ValueError):

@@ -116,12 +116,15 @@ class MajorityBaseline:
 
 def evaluation_sets(dataset) -> dict[str, tuple[list[str], np.ndarray]]:
     """The held-out sets reported: whole test split, and its parts."""
+    from training.dataset import ALWAYS_TEST_SOURCES
+
     test = dataset["test"]
     sets = {"test": (list(test["text"]), np.array(list(test["label"])))}
     parts = {
-        "test_paragraphs_in_distribution": lambda r: r["granularity"] == "paragraph" and r["source"] not in ("stress", "seeds"),
+        "test_paragraphs_in_distribution": lambda r: r["granularity"] == "paragraph" and r["source"] not in ALWAYS_TEST_SOURCES,
         "stress": lambda r: r["source"] == "stress",
         "seeds": lambda r: r["source"] == "seeds",
+        "web_news": lambda r: r["source"] == "web-news",
         "test_sentences": lambda r: r["granularity"] == "sentence",
     }
     for name, keep in parts.items():

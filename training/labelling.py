@@ -38,6 +38,7 @@ DESCRIPTIONS = {
     "rt-review": "one-line film review snippet (Rotten Tomatoes)",
     "rt-plot": "film plot synopsis",
     "debates": "2016 US presidential/VP debate transcript: one turn of the speaker named in the doc id",
+    "web-news": "present-day web news article (2013-2023), paragraphs as the site printed them",
 }
 
 
