@@ -61,6 +61,25 @@ def test_onnx_parity_on_the_test_split(tiny_model, tiny_dataset_dict):
     assert result["max_abs_prob_diff"] < export.PARITY_TOLERANCE
 
 
+def test_int8_is_kept_only_within_the_drop_on_every_set(tiny_model, tiny_dataset_dict, tmp_path):
+    import shutil
+
+    from service.engine import INT8_FILE, ONNX_SUBDIR
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)  # the session's model must stay fp32-only
+    test = tiny_dataset_dict["test"]
+    texts, labels = list(test["text"]), np.array(list(test["label"]))
+    sets = {"test": (texts, labels), "first_half": (texts[: len(texts) // 2], labels[: len(texts) // 2])}
+    result = export.try_int8(model, sets)
+    assert set(result["macro_f1"]) == {"test", "first_half"}
+    within = all(f["fp32"] - f["int8"] <= export.INT8_MAX_F1_DROP for f in result["macro_f1"].values())
+    assert result["kept"] == (within and result["speedup"] >= export.INT8_MIN_SPEEDUP)
+    assert (model / ONNX_SUBDIR / INT8_FILE).exists() == result["kept"]
+    assert result["kept"] or result["not_kept_because"]
+    assert 0.0 <= result["same_label"] <= 1.0
+
+
 def test_saved_model_loads_for_serving(tiny_model):
     engine = Engine(tiny_model)
     assert engine.backend_name == "onnx"
