@@ -134,6 +134,13 @@ def evaluation_sets(dataset) -> dict[str, tuple[list[str], np.ndarray]]:
     return sets
 
 
+def distinct_texts(sets: dict[str, tuple[list[str], np.ndarray]]) -> tuple[list[str], dict[str, int]]:
+    """The named sets overlap (stress, seeds, web news and sentences are parts
+    of test): each distinct text once, and its row for every set's lookup."""
+    unique = list(dict.fromkeys(t for texts, _ in sets.values() for t in texts))
+    return unique, {text: row for row, text in enumerate(unique)}
+
+
 def load_labelled_jsonl(path: Path) -> tuple[list[str], np.ndarray]:
     texts, labels = [], []
     with path.open(encoding="utf-8") as handle:
@@ -159,10 +166,7 @@ def evaluate_all(model_dir: Path, dataset, extra: dict | None = None, engine: st
         "tfidf_logreg": TfidfBaseline(list(train["text"]), list(train["label"])),
     }
     report: dict = {"model": {}, "baselines": {name: {} for name in baselines}}
-    # The named sets overlap (stress, seeds and sentences are parts of test):
-    # each distinct text goes through the model once.
-    unique = list(dict.fromkeys(t for texts, _ in sets.values() for t in texts))
-    row_of = {text: row for row, text in enumerate(unique)}
+    unique, row_of = distinct_texts(sets)
     model_probs = model.classify(unique)
     for name, (texts, labels) in sets.items():
         report["model"][name] = scores(model_probs[[row_of[t] for t in texts]], labels)

@@ -83,11 +83,12 @@ def try_int8(model_dir: Path, sets: dict[str, tuple[list[str], np.ndarray]]) -> 
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from sklearn.metrics import f1_score
 
+    from training.evaluate import distinct_texts
+
     fp32 = model_dir / ONNX_SUBDIR / ONNX_FILE
     int8 = model_dir / ONNX_SUBDIR / INT8_FILE
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-    texts = list(dict.fromkeys(t for set_texts, _ in sets.values() for t in set_texts))
-    row_of = {text: row for row, text in enumerate(texts)}
+    texts, row_of = distinct_texts(sets)
     predicted_fp32, t_fp32 = _timed_predictions(Engine(model_dir, engine="onnx"), texts)
     predicted_int8, t_int8 = _timed_predictions(Engine(model_dir, engine="onnx", precision="int8"), texts)
     macro_f1 = {}
