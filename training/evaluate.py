@@ -172,6 +172,21 @@ def evaluate_all(model_dir: Path, dataset, extra: dict | None = None, engine: st
         report["model"][name] = scores(model_probs[[row_of[t] for t in texts]], labels)
         for baseline_name, baseline in baselines.items():
             report["baselines"][baseline_name][name] = scores(baseline.predict_proba(list(texts)), labels)
+    # Per source of the test split: where the model's lead over the bag of
+    # words is large (real text) and where it is small (team-written text).
+    test = dataset["test"]
+    test_probs = model_probs[[row_of[t] for t in test["text"]]]
+    tfidf_probs = baselines["tfidf_logreg"].predict_proba(list(test["text"]))
+    sources = np.array(list(test["source"]))
+    labels = np.array(list(test["label"]))
+    report["by_source"] = {
+        source: {
+            "examples": int((sources == source).sum()),
+            "model": scores(test_probs[sources == source], labels[sources == source])["macro_f1"],
+            "tfidf_logreg": scores(tfidf_probs[sources == source], labels[sources == source])["macro_f1"],
+        }
+        for source in sorted(set(sources))
+    }
     report["engine"] = model.backend_name
     return report
 
@@ -217,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
             r = results[name]
             print(f"  baseline {baseline}: macro-F1={r['macro_f1']:.4f} accuracy={r['accuracy']:.4f}")
         print()
+    print("test split by source: macro-F1 of the model and of TF-IDF + logistic regression")
+    for source, row in report["by_source"].items():
+        print(f"  {source:<10} n={row['examples']:<5} model={row['model']:.4f} tfidf={row['tfidf_logreg']:.4f} lead={row['model'] - row['tfidf_logreg']:+.4f}")
+    print()
     png = (args.out.parent if args.out else args.model_dir) / "confusion_test.png"
     plot_confusion(report["model"]["test"], f"{args.model_dir.name} on test", png)
     print(f"confusion matrix image: {png}")

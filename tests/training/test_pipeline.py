@@ -41,6 +41,9 @@ def test_evaluate_accepts_a_user_jsonl(tiny_model, tiny_dataset_dict, tmp_path):
     report = evaluate.evaluate_all(tiny_model, tiny_dataset_dict, {"mine": (texts, labels)})
     assert report["model"]["mine"]["examples"] == 2
     assert report["baselines"]["majority"]["mine"]["examples"] == 2
+    by_source = report["by_source"]
+    assert sum(row["examples"] for row in by_source.values()) == len(tiny_dataset_dict["test"])
+    assert all(0.0 <= row["model"] <= 1.0 and 0.0 <= row["tfidf_logreg"] <= 1.0 for row in by_source.values())
 
 
 def test_ece_and_temperature():
