@@ -247,8 +247,13 @@ WEB_NEWS_ARTICLES = (
 )
 
 
+def _web_news_release() -> str:
+    dist, version, _ = PINNED["web-news"]
+    return f"{dist}-{version}"
+
+
 def web_news_archive() -> Path:
-    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps")) / "newspaper4k-0.9.6.tar.gz"
+    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps")) / f"{_web_news_release()}.tar.gz"
 
 
 def iter_web_news() -> Iterator[Paragraph]:
@@ -258,7 +263,7 @@ def iter_web_news() -> Iterator[Paragraph]:
     _require("web-news")
     with tarfile.open(web_news_archive()) as archive:
         for name in WEB_NEWS_ARTICLES:
-            raw = archive.extractfile(f"newspaper4k-0.9.6/tests/data/txt/{name}.txt").read().decode("utf-8")
+            raw = archive.extractfile(f"{_web_news_release()}/tests/data/txt/{name}.txt").read().decode("utf-8")
             parts = [p.strip() for p in re.split(r"\n\s*\n", raw) if p.strip()]
             for index, part in enumerate(parts):
                 yield Paragraph("web-news", name, index, re.sub(r"\s+", " ", part))

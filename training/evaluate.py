@@ -166,27 +166,28 @@ def evaluate_all(model_dir: Path, dataset, extra: dict | None = None, engine: st
         "tfidf_logreg": TfidfBaseline(list(train["text"]), list(train["label"])),
     }
     report: dict = {"model": {}, "baselines": {name: {} for name in baselines}}
+    # Model and baselines each score every distinct text once; the named sets index into that.
     unique, row_of = distinct_texts(sets)
     model_probs = model.classify(unique)
+    baseline_probs = {name: baseline.predict_proba(unique) for name, baseline in baselines.items()}
     for name, (texts, labels) in sets.items():
-        report["model"][name] = scores(model_probs[[row_of[t] for t in texts]], labels)
-        for baseline_name, baseline in baselines.items():
-            report["baselines"][baseline_name][name] = scores(baseline.predict_proba(list(texts)), labels)
+        rows = [row_of[t] for t in texts]
+        report["model"][name] = scores(model_probs[rows], labels)
+        for baseline_name, probs in baseline_probs.items():
+            report["baselines"][baseline_name][name] = scores(probs[rows], labels)
     # Per source of the test split: where the model's lead over the bag of
     # words is large (real text) and where it is small (team-written text).
-    test = dataset["test"]
-    test_probs = model_probs[[row_of[t] for t in test["text"]]]
-    tfidf_probs = baselines["tfidf_logreg"].predict_proba(list(test["text"]))
-    sources = np.array(list(test["source"]))
-    labels = np.array(list(test["label"]))
-    report["by_source"] = {
-        source: {
-            "examples": int((sources == source).sum()),
-            "model": scores(test_probs[sources == source], labels[sources == source])["macro_f1"],
-            "tfidf_logreg": scores(tfidf_probs[sources == source], labels[sources == source])["macro_f1"],
+    test_texts, test_labels = sets["test"]
+    test_rows = np.array([row_of[t] for t in test_texts])
+    sources = np.array(list(dataset["test"]["source"]))
+    report["by_source"] = {}
+    for source in sorted(set(sources)):
+        rows, labels = test_rows[sources == source], test_labels[sources == source]
+        report["by_source"][source] = {
+            "examples": len(rows),
+            "model": scores(model_probs[rows], labels)["macro_f1"],
+            "tfidf_logreg": scores(baseline_probs["tfidf_logreg"][rows], labels)["macro_f1"],
         }
-        for source in sorted(set(sources))
-    }
     report["engine"] = model.backend_name
     return report
 
