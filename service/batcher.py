@@ -2,8 +2,9 @@
 
 Requests wait at most `max_wait_ms` for company; the queue is bounded in
 units, and a request that would overflow it is refused at once so that the
-caller can retry (HTTP 503 with Retry-After). One worker thread runs the
-model, so calls never compete for the cores.
+caller can retry (HTTP 503 with Retry-After). Up to `concurrency` model
+calls run at once, one per engine replica, so the next batch starts while
+one runs; requests that arrive meanwhile gather into the batch after.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class MicroBatcher:
         max_wait_ms: float = 5.0,
         max_queue_units: int = 4096,
         on_batch: Callable[[int], None] | None = None,
+        concurrency: int = 1,
     ):
         self._classify = classify
         self.batch_units = batch_units
@@ -53,7 +55,9 @@ class MicroBatcher:
         self._jobs: deque[_Job] = deque()
         self.queued_units = 0
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stance-model")
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="stance-model")
+        self._slots = asyncio.Semaphore(concurrency)
+        self._calls: set[asyncio.Task] = set()
         self._task: asyncio.Task | None = None
         self._closed = False
         self._seconds_per_unit = 0.03
@@ -67,6 +71,8 @@ class MicroBatcher:
         self._wake.set()
         if self._task:
             await self._task
+        if self._calls:
+            await asyncio.gather(*self._calls)
         self._executor.shutdown(wait=True)
 
     def retry_after(self) -> int:
@@ -86,7 +92,6 @@ class MicroBatcher:
         return await job.future
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             # Checked before waiting: close() may have set the event while a
             # batch ran, and nothing would set it again.
@@ -96,9 +101,12 @@ class MicroBatcher:
             self._wake.clear()
             if not self._jobs:
                 continue
+            # A free replica first: while every one is busy, requests keep
+            # gathering into the next, larger batch.
+            await self._slots.acquire()
             # Give concurrent requests a moment to join a batch that is not yet full.
             deadline = self._jobs[0].enqueued + self.max_wait
-            while self.queued_units < self.batch_units and not self._closed:
+            while sum(len(job.texts) for job in self._jobs) < self.batch_units and not self._closed:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     break
@@ -111,25 +119,33 @@ class MicroBatcher:
                 job = self._jobs.popleft()
                 batch.append(job)
                 units += len(job.texts)
-            live = [job for job in batch if not job.future.done()]
-            texts = [t for job in live for t in job.texts]
-            started = time.perf_counter()
-            try:
-                probs = await loop.run_in_executor(self._executor, self._classify, texts) if texts else None
-            except Exception as exc:  # the model failed: every waiting caller gets the error
-                for job in live:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-            else:
-                if texts:
-                    self._seconds_per_unit = 0.8 * self._seconds_per_unit + 0.2 * (time.perf_counter() - started) / len(texts)
-                    self._on_batch(len(texts))
-                offset = 0
-                for job in live:
-                    if not job.future.done():
-                        job.future.set_result(probs[offset : offset + len(job.texts)])
-                    offset += len(job.texts)
-            finally:
-                self.queued_units -= units
+            call = asyncio.get_running_loop().create_task(self._call(batch, units))
+            self._calls.add(call)
+            call.add_done_callback(self._calls.discard)
+            if self._jobs:
+                self._wake.set()
+
+    async def _call(self, batch: list[_Job], units: int) -> None:
+        live = [job for job in batch if not job.future.done()]
+        texts = [t for job in live for t in job.texts]
+        started = time.perf_counter()
+        try:
+            probs = await asyncio.get_running_loop().run_in_executor(self._executor, self._classify, texts) if texts else None
+        except Exception as exc:  # the model failed: every waiting caller gets the error
+            for job in live:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+        else:
+            if texts:
+                self._seconds_per_unit = 0.8 * self._seconds_per_unit + 0.2 * (time.perf_counter() - started) / len(texts)
+                self._on_batch(len(texts))
+            offset = 0
+            for job in live:
+                if not job.future.done():
+                    job.future.set_result(probs[offset : offset + len(job.texts)])
+                offset += len(job.texts)
+        finally:
+            self.queued_units -= units
+            self._slots.release()
             if self._jobs:
                 self._wake.set()

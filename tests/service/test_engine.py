@@ -106,3 +106,12 @@ def test_int8_precision_serves_the_quantized_variant_or_says_why_not(tiny_model,
         Settings(model_dir=model, precision="int8", engine="torch")
     with pytest.raises(ModelLoadError, match="needs the ONNX engine"):
         Engine(model, engine="torch", precision="int8")
+
+
+def test_replicas_run_batches_side_by_side_with_the_same_answers(tiny_model):
+    texts = [f"Officials said {i} people were moved to shelters." + " Rain fell." * (i % 40) for i in range(120)]
+    single = Engine(tiny_model, threads=2, replicas=1)
+    pair = Engine(tiny_model, threads=2, replicas=2, batch_size=8)
+    assert single.replicas == 1 and pair.replicas == 2
+    assert np.allclose(single.classify(texts), pair.classify(texts), atol=1e-5)
+    assert pair.tokens_processed == single.tokens_processed
