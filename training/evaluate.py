@@ -116,7 +116,7 @@ class MajorityBaseline:
 
 def evaluation_sets(dataset) -> dict[str, tuple[list[str], np.ndarray]]:
     """The held-out sets reported: whole test split, and its parts."""
-    from training.dataset import ALWAYS_TEST_SOURCES
+    from training.dataset import ALWAYS_TEST_SOURCES, PRESENT_DAY_NEWS_SOURCES
 
     test = dataset["test"]
     sets = {"test": (list(test["text"]), np.array(list(test["label"])))}
@@ -125,6 +125,7 @@ def evaluation_sets(dataset) -> dict[str, tuple[list[str], np.ndarray]]:
         "stress": lambda r: r["source"] == "stress",
         "seeds": lambda r: r["source"] == "seeds",
         "web_news": lambda r: r["source"] == "web-news",
+        "present_day_news": lambda r: r["source"] in PRESENT_DAY_NEWS_SOURCES,
         "test_sentences": lambda r: r["granularity"] == "sentence",
     }
     for name, keep in parts.items():

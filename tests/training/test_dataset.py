@@ -29,11 +29,12 @@ def test_split_is_deterministic_and_test_is_large_enough(examples):
     assert share["test"] / len(examples) >= 0.15
 
 
-def test_stress_set_seeds_and_web_news_are_only_in_test(examples):
+def test_stress_set_seeds_and_present_day_news_are_only_in_test(examples):
     held = [e for e in examples if e["source"] in dataset.ALWAYS_TEST_SOURCES]
     assert {e["split"] for e in held} == {"test"}
     assert sum(1 for e in held if e["source"] == "stress" and e["granularity"] == "paragraph") >= 400
     assert sum(1 for e in held if e["source"] == "web-news") >= 300
+    assert sum(1 for e in held if e["source"] in dataset.PRESENT_DAY_NEWS_SOURCES) >= 700
 
 
 def test_size_and_balance_limits(paragraphs):
