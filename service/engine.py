@@ -5,7 +5,9 @@ imports torch on that path; a directory without an ONNX export falls back to
 transformers + torch. Units are tokenised once, cut into overlapping windows
 when longer than the model's window (never silently truncated), sorted by
 length and cut into batches that weigh padding against the cost of a call
-(`plan_batches`), and their window logits are averaged.
+(`plan_batches`), and their window logits are averaged. With the ONNX
+runtime the batches of a call run side by side on replicas, one session
+per core by default.
 """
 
 from __future__ import annotations
