@@ -207,7 +207,7 @@ class Engine:
             # barrier for a thread that the event loop or another process
             # preempted, and the service's next batch starts while one runs.
             self.replicas = max(1, min(replicas or threads, threads))
-            backends = [_OnnxBackend(onnx_path, max(1, threads // self.replicas)) for _ in range(self.replicas)]
+            backends = [_OnnxBackend(onnx_path, threads // self.replicas) for _ in range(self.replicas)]
             if precision == "int8":
                 for backend in backends:
                     backend.name = "onnx-int8"

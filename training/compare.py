@@ -40,7 +40,7 @@ def describe(model_dir: Path, texts: list[str]) -> dict:
         "train_minutes": round(args["train_seconds"] / 60, 1),
         "engine": engine.backend_name,
         "paragraphs_per_s": round(rate, 1),
-        **{f"{name}_macro_f1": sets[name]["macro_f1"] for name in ("test", "test_paragraphs_in_distribution", "stress", "seeds", "web_news", "present_day_news") if name in sets},
+        **{f"{name}_macro_f1": sets[name]["macro_f1"] for name in modelcard.COMPARED_SETS if name in sets},
         "tfidf_test_macro_f1": metrics["baselines"]["tfidf_logreg"]["test"]["macro_f1"],
     }
 

