@@ -76,11 +76,30 @@ def test_int8_is_kept_only_within_the_drop_on_every_set(tiny_model, tiny_dataset
     sets = {"test": (texts, labels), "first_half": (texts[: len(texts) // 2], labels[: len(texts) // 2])}
     result = export.try_int8(model, sets)
     assert set(result["macro_f1"]) == {"test", "first_half"}
-    within = all(f["fp32"] - f["int8"] <= export.INT8_MAX_F1_DROP for f in result["macro_f1"].values())
+    def lost(name: str) -> bool:
+        f1 = result["macro_f1"][name]
+        if f1["fp32"] - f1["int8"] <= export.INT8_MAX_F1_DROP:
+            return False
+        return name == "test" or f1["share_of_resamples_worse"] >= export.INT8_DROP_CONFIDENCE
+
+    within = not any(lost(name) for name in sets)
     assert result["kept"] == (within and result["speedup"] >= export.INT8_MIN_SPEEDUP)
     assert (model / ONNX_SUBDIR / INT8_FILE).exists() == result["kept"]
     assert result["kept"] or result["not_kept_because"]
     assert 0.0 <= result["same_label"] <= 1.0
+
+
+def test_a_drop_counts_only_when_the_bootstrap_finds_it_beyond_doubt():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 400)
+    reference = np.where(rng.random(400) < 0.85, labels, rng.integers(0, 3, 400))
+    few_flips, many_flips = reference.copy(), reference.copy()
+    right = np.flatnonzero(reference == labels)
+    few_flips[right[:2]] = (labels[right[:2]] + 1) % 3  # two labels: about 0.005 of macro-F1
+    many_flips[right[:40]] = (labels[right[:40]] + 1) % 3  # forty: a real loss
+    assert export.share_of_resamples_worse(labels, reference, reference) == 0.0
+    assert export.share_of_resamples_worse(labels, reference, few_flips) < export.INT8_DROP_CONFIDENCE
+    assert export.share_of_resamples_worse(labels, reference, many_flips) >= export.INT8_DROP_CONFIDENCE
 
 
 def test_saved_model_loads_for_serving(tiny_model):
