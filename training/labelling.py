@@ -5,6 +5,8 @@
     python -m training.labelling ingest TSV...       # labels -> data/labels/<source>.jsonl by reference
     python -m training.labelling sentences TSV...    # sentence labels -> data/sentences.jsonl
     python -m training.labelling agreement           # Cohen's kappa of the double-labelled sample
+    python -m training.labelling propose-reread OUT_DIR bbc brown ...   # blind re-reading of train/dev units
+    python -m training.labelling settle-reread FIRST_READ_DIR THIRD_READ_DIR   # majority of three readings
 
 Proposing only chooses WHICH paragraphs a person reads (a seeded random
 sample of documents per source); every label comes from reading. The one
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import re
 import sys
@@ -146,6 +149,118 @@ def propose_more(source: str, documents: int, out_dir: Path, batches: int = 4, d
     return sum(len(groups[k]) for k in chosen)
 
 
+def _stored_units(sources: list[str], splits: tuple[str, ...], data_dir: Path) -> dict[tuple[str, str], list[dict]]:
+    """The stored label rows of every document of `sources` in `splits`, by document."""
+    from training.dataset import split_of
+
+    docs: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for source in sources:
+        for row in read_jsonl(data_dir / "labels" / f"{source}.jsonl"):
+            if split_of(source, row["doc"]) in splits:
+                docs[(source, row["doc"])].append(row)
+    return docs
+
+
+def propose_reread(sources: list[str], out_dir: Path, batches: int = 8, splits: tuple[str, ...] = ("train", "dev"), data_dir: Path = DATA_DIR) -> int:
+    """Reading files for a blind second reading of every stored unit of the
+    documents of `sources` in `splits`, whole documents in a seeded order.
+    The files carry the text only, never the stored label."""
+    stored = _stored_units(sources, splits, data_dir)
+    groups: dict[tuple[str, str], list[corpora.Paragraph]] = defaultdict(list)
+    for source in sources:
+        texts = corpora.load_source(source)
+        for key, rows in stored.items():
+            if key[0] == source:
+                groups[key] = [texts[(source, r["doc"], r["index"])] for r in rows]
+    keys = sorted(groups)
+    random.Random(f"{PROPOSE_SEED}:reread:{','.join(sources)}").shuffle(keys)
+    _write_batches(groups, keys, out_dir, batches, prefix="reread-")
+    return sum(len(v) for v in groups.values())
+
+
+def settle_reread(second_tsvs: list[Path], third_tsvs: list[Path], record: Path, data_dir: Path = DATA_DIR) -> Counter:
+    """Settle a blind re-reading by the majority of three readings.
+
+    The stored label is the first reading and the TSVs of `second_tsvs` the
+    second. Where they differ, a third blind reader's label (`third_tsvs`)
+    decides when it sides with either; where all three differ the stored
+    label stays. Labels settled by the lead engineer earlier
+    (`by` containing "adjudicated") stay as they are. Writes every re-read
+    unit to `record` and the changed labels to data/labels."""
+    second = {uid: label for path in second_tsvs for uid, label in read_tsv(path)}
+    third = {uid: label for path in third_tsvs for uid, label in read_tsv(path)}
+    out: Counter = Counter()
+    records, changed_by_source = [], defaultdict(dict)
+    sources = sorted({uid.split("|")[0] for uid in second})
+    for source in sources:
+        path = data_dir / "labels" / f"{source}.jsonl"
+        rows = read_jsonl(path)
+        for row in rows:
+            uid = f"{row['source']}|{row['doc']}|{row['index']}"
+            if uid not in second:
+                continue
+            first, again = row["label"], second[uid]
+            final = first
+            if first != again:
+                tie_break = third.get(uid)
+                if "adjudicated" in str(row.get("by")):
+                    out["kept, settled before"] += 1
+                elif tie_break is None:
+                    out["kept, no third reading"] += 1
+                elif tie_break == again:
+                    final = again
+                    out["changed to the second and third reading"] += 1
+                elif tie_break == first:
+                    out["kept, third reading sides with the first"] += 1
+                else:
+                    out["kept, three different readings"] += 1
+            else:
+                out["agreed"] += 1
+            records.append({"id": uid, "first": first, "second": again, "third": third.get(uid), "final": final})
+            if final != first:
+                row["label"], row["by"] = final, "train-reread-majority"
+        with path.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+    with record.open("w", encoding="utf-8") as handle:
+        for row in records:
+            handle.write(json.dumps(row) + "\n")
+    return out
+
+
+def disagreements_for_third_reading(second_tsvs: list[Path], out_dir: Path, data_dir: Path = DATA_DIR, batches: int = 2) -> int:
+    """Reading files for the third reader: each document that holds a unit
+    whose second reading differs from the stored label, whole, with only
+    those units given an `[id]` to label and the rest shown as context. The
+    file carries neither reading."""
+    second = {uid: label for path in second_tsvs for uid, label in read_tsv(path)}
+    sources = sorted({uid.split("|")[0] for uid in second})
+    stored = {}
+    for source in sources:
+        for row in read_jsonl(data_dir / "labels" / f"{source}.jsonl"):
+            stored[f"{row['source']}|{row['doc']}|{row['index']}"] = row["label"]
+    differing = {uid for uid, label in second.items() if stored.get(uid) not in (None, label)}
+    docs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for uid in second:
+        source, doc, _ = _split_id(uid)
+        docs[(source, doc)].append(uid)
+    keys = sorted(k for k in docs if any(uid in differing for uid in docs[k]))
+    random.Random(f"{PROPOSE_SEED}:third").shuffle(keys)
+    texts = {source: corpora.load_source(source) for source in sources}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per_batch = math.ceil(len(keys) / batches)
+    for number in range(batches):
+        lines = []
+        for source, doc in keys[number * per_batch : (number + 1) * per_batch]:
+            kind = f"brown-{doc[:2]}" if source == "brown" else source
+            lines.append(f"\n### DOC {source}|{doc}  ({DESCRIPTIONS[kind]})")
+            for uid in sorted(docs[(source, doc)], key=lambda u: _split_id(u)[2]):
+                text = texts[source][_split_id(uid)].text
+                lines.append(f"[{uid}] {text}" if uid in differing else f"    (context) {text}")
+        (out_dir / f"third-{number:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(differing)
+
+
 def ingest(tsv_paths: list[Path], data_dir: Path = DATA_DIR) -> Counter:
     """Store labels read from TSV files by reference, one file per source."""
     labelled: dict[str, dict[tuple[str, str, int], dict]] = defaultdict(dict)
@@ -235,7 +350,31 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ingest").add_argument("tsv", type=Path, nargs="+")
     sub.add_parser("sentences").add_argument("tsv", type=Path, nargs="+")
     sub.add_parser("agreement").add_argument("path", type=Path, nargs="?", default=DATA_DIR / "double_labelled.jsonl")
+    reread = sub.add_parser("propose-reread")
+    reread.add_argument("out_dir", type=Path)
+    reread.add_argument("sources", nargs="+", choices=corpora.SOURCES)
+    reread.add_argument("--batches", type=int, default=8)
+    third = sub.add_parser("propose-third")
+    third.add_argument("second_dir", type=Path, help="folder of the second reading's reread-*.tsv")
+    third.add_argument("out_dir", type=Path)
+    third.add_argument("--batches", type=int, default=2)
+    settle = sub.add_parser("settle-reread")
+    settle.add_argument("second_dir", type=Path)
+    settle.add_argument("third_dir", type=Path)
+    settle.add_argument("--record", type=Path, default=DATA_DIR / "train_reread.jsonl")
     args = parser.parse_args(argv)
+    if args.command == "propose-reread":
+        print(f"{propose_reread(args.sources, args.out_dir, args.batches)} units proposed in {args.out_dir}")
+        return 0
+    if args.command == "propose-third":
+        n = disagreements_for_third_reading(sorted(args.second_dir.glob("reread-*.tsv")), args.out_dir, batches=args.batches)
+        print(f"{n} disagreements; their documents are in {args.out_dir}")
+        return 0
+    if args.command == "settle-reread":
+        counts = settle_reread(sorted(args.second_dir.glob("reread-*.tsv")), sorted(args.third_dir.glob("third-*.tsv")), args.record)
+        for outcome, n in counts.most_common():
+            print(f"{outcome}\t{n}")
+        return 0
     if args.command == "propose":
         propose(args.out_dir)
     elif args.command == "propose-more":

@@ -30,3 +30,29 @@ def test_ingest_stores_labels_by_reference_only(tmp_path):
     assert sum(counts.values()) == len(ids)
     rows = [json.loads(line) for line in (data_dir / "labels" / "lee.jsonl").read_text().splitlines()]
     assert all(set(row) == {"source", "doc", "index", "sha", "label", "by"} for row in rows)
+
+
+def test_reread_is_blind_and_settled_by_the_majority_of_three(tmp_path):
+    # A stored reading of two Lee documents, as `ingest` writes it.
+    labelling.propose_more("lee", 2, tmp_path / "round", batches=1)
+    ids = _proposed_ids(tmp_path / "round")[:4]
+    first = tmp_path / "first.tsv"
+    first.write_text("".join(f"{unit}\treporting\n" for unit in ids))
+    data_dir = tmp_path / "data"
+    labelling.ingest([first], data_dir=data_dir)
+    # Second reading: differs on units 1, 2 and 3; the third reader sides with it on 1, with the first on 2, with neither on 3.
+    second_dir, third_dir = tmp_path / "second", tmp_path / "third"
+    second_dir.mkdir()
+    third_dir.mkdir()
+    (second_dir / "reread-00.tsv").write_text(f"{ids[0]}\treporting\n{ids[1]}\tquote\n{ids[2]}\tquote\n{ids[3]}\tquote\n")
+    assert labelling.disagreements_for_third_reading(sorted(second_dir.glob("*.tsv")), tmp_path / "to-read", data_dir=data_dir, batches=1) == 3
+    assert "(context)" in (tmp_path / "to-read" / "third-00.txt").read_text()
+    assert sorted(_proposed_ids(tmp_path / "to-read")) == sorted(ids[1:])
+    (third_dir / "third-00.tsv").write_text(f"{ids[1]}\tquote\n{ids[2]}\treporting\n{ids[3]}\tcommentary\n")
+    record = tmp_path / "record.jsonl"
+    counts = labelling.settle_reread(sorted(second_dir.glob("*.tsv")), sorted(third_dir.glob("*.tsv")), record, data_dir=data_dir)
+    assert counts == {"agreed": 1, "changed to the second and third reading": 1, "kept, third reading sides with the first": 1, "kept, three different readings": 1}
+    stored = {f"{r['source']}|{r['doc']}|{r['index']}": r for r in map(json.loads, (data_dir / "labels" / "lee.jsonl").read_text().splitlines())}
+    assert [stored[unit]["label"] for unit in ids] == ["reporting", "quote", "reporting", "reporting"]
+    assert stored[ids[1]]["by"] == "train-reread-majority"
+    assert len(record.read_text().splitlines()) == 4
