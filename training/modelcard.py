@@ -76,7 +76,8 @@ Base model: {meta.get('base_model', 'unknown')}, fine-tuned for sequence
 classification; probabilities are temperature-calibrated on the dev split.
 Version {meta.get('version', '?')}. Training took {metrics.get('train_seconds', '?')} s on
 {args.get('threads') or 'all'} CPU threads; best dev macro-F1 {metrics.get('dev_macro_f1', '?')} at step
-{args.get('best_step', '?')} of {args.get('steps', '?')}.
+{args.get('best_step', '?')} of {args.get('steps', '?')}. Peak learning rate {args.get('learning_rate', '?')}, batches of
+{args.get('batch_size', '?')}{"; the base model's word embeddings kept as pre-trained" if args.get('freeze_word_embeddings') else ''}.
 
 ## Scores
 

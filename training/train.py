@@ -56,6 +56,10 @@ class TrainArgs:
         default=False,
         metadata={"help": "Keep the base model's word embeddings fixed, so words the training text never uses stay where pre-training put them, in line with the words it does use."},
     )
+    frozen_layers: int = field(
+        default=0,
+        metadata={"help": "Also keep all embeddings and the first N transformer layers fixed (0: none)."},
+    )
     progress: bool = field(default=True, metadata={"help": "Show a progress bar."})
 
 
@@ -251,6 +255,10 @@ def train(args: TrainArgs, dataset=None) -> Path:
     total_steps = steps_per_epoch * args.epochs
     if args.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if args.frozen_layers:
+        model.base_model.embeddings.requires_grad_(False)
+        for layer in model.base_model.encoder.layer[: args.frozen_layers]:
+            layer.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=args.weight_decay)
     plan = StepPlan(total_steps, args.warmup_ratio)

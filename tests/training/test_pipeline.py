@@ -178,3 +178,20 @@ def test_comparison_lands_in_the_model_card(tiny_model, tmp_path):
     assert [r["model"] for r in rows] == [str(chosen), str(tiny_model)]
     assert all(r["paragraphs_per_s"] > 0 and 0 <= r["test_macro_f1"] <= 1 for r in rows)
     assert "## Configurations compared" in (chosen / "README.md").read_text()
+
+
+def test_frozen_weights_stay_as_pre_trained(tiny_dataset_dict, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModel
+
+    args = train.TrainArgs(output_dir=tmp_path / "frozen", epochs=1, batch_size=8, evals_per_epoch=1, progress=False,
+                           seed=3, freeze_word_embeddings=True, frozen_layers=1)
+    out = train.train(args, dataset=tiny_dataset_dict)
+    base = AutoModel.from_pretrained(train.resolve_base_model("minilm")).state_dict()
+    tuned = load_file(str(out / "model.safetensors"))
+    prefix = next(k for k in tuned if k.endswith("embeddings.word_embeddings.weight")).split("embeddings.")[0]
+    assert torch.equal(tuned[prefix + "embeddings.word_embeddings.weight"], base["embeddings.word_embeddings.weight"])
+    assert torch.equal(tuned[prefix + "encoder.layer.0.output.dense.weight"], base["encoder.layer.0.output.dense.weight"])
+    assert not torch.equal(tuned[prefix + "encoder.layer.1.output.dense.weight"], base["encoder.layer.1.output.dense.weight"])
+    assert json.loads((out / "training_args.json").read_text())["freeze_word_embeddings"] is True
