@@ -10,6 +10,13 @@ from service.labels import DESCRIPTIONS, LABELS
 COMPARISON_FILE = "comparison.json"
 
 
+def _frozen(args: dict) -> str:
+    """What of the base model training left as pre-trained, for the card."""
+    if args.get("frozen_layers"):
+        return f"; the embeddings and the first {args['frozen_layers']} transformer layers kept as pre-trained"
+    return "; the word embeddings kept as pre-trained" if args.get("freeze_word_embeddings") else ""
+
+
 def _row(name: str, result: dict) -> str:
     f1 = " | ".join(f"{result['per_class'][label]['f1']:.3f}" for label in LABELS)
     return f"| {name} | {result['examples']} | {result['macro_f1']:.3f} | {result['accuracy']:.3f} | {f1} | {result['ece']:.3f} |"
@@ -77,7 +84,7 @@ classification; probabilities are temperature-calibrated on the dev split.
 Version {meta.get('version', '?')}. Training took {metrics.get('train_seconds', '?')} s on
 {args.get('threads') or 'all'} CPU threads; best dev macro-F1 {metrics.get('dev_macro_f1', '?')} at step
 {args.get('best_step', '?')} of {args.get('steps', '?')}. Peak learning rate {args.get('learning_rate', '?')}, batches of
-{args.get('batch_size', '?')}{"; the base model's word embeddings kept as pre-trained" if args.get('freeze_word_embeddings') else ''}.
+{args.get('batch_size', '?')}{_frozen(args)}.
 
 ## Scores
 
