@@ -5,8 +5,9 @@
     python -m training.labelling ingest TSV...       # labels -> data/labels/<source>.jsonl by reference
     python -m training.labelling sentences TSV...    # sentence labels -> data/sentences.jsonl
     python -m training.labelling agreement           # Cohen's kappa of the double-labelled sample
-    python -m training.labelling propose-reread OUT_DIR bbc brown ...   # blind re-reading of train/dev units
-    python -m training.labelling settle-reread FIRST_READ_DIR THIRD_READ_DIR   # majority of three readings
+    python -m training.labelling propose-reread OUT_DIR bbc brown ...   # blind second reading of train/dev units
+    python -m training.labelling propose-third SECOND_DIR OUT_DIR       # the disagreements, for a blind third reader
+    python -m training.labelling settle-reread SECOND_DIR THIRD_DIR     # majority of the three readings
 
 Proposing only chooses WHICH paragraphs a person reads (a seeded random
 sample of documents per source); every label comes from reading. The one
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import re
 import sys
@@ -109,7 +109,24 @@ def propose(out_dir: Path, batches: int = 8) -> None:
     _write_batches(groups, keys, out_dir, batches)
 
 
-def _write_batches(groups: dict[tuple[str, str], list[corpora.Paragraph]], keys: list[tuple[str, str]], out_dir: Path, batches: int, prefix: str = "b") -> None:
+def _unit_id(unit) -> str:
+    """`source|doc|index` of a stored label row or a corpus paragraph."""
+    if isinstance(unit, dict):
+        return f"{unit['source']}|{unit['doc']}|{unit['index']}"
+    return f"{unit.source}|{unit.doc}|{unit.index}"
+
+
+def _write_batches(
+    groups: dict[tuple[str, str], list[corpora.Paragraph]],
+    keys: list[tuple[str, str]],
+    out_dir: Path,
+    batches: int,
+    prefix: str = "b",
+    to_label: set[str] | None = None,
+) -> None:
+    """Reading files of whole documents, about the same number of units each.
+    With `to_label`, only those units get an `[id]` to label; the rest of each
+    document is shown as `(context)`."""
     target = sum(len(groups[k]) for k in keys) / batches
     out_dir.mkdir(parents=True, exist_ok=True)
     batch, size, number = [], 0, 0
@@ -121,7 +138,9 @@ def _write_batches(groups: dict[tuple[str, str], list[corpora.Paragraph]], keys:
             for source, doc in batch:
                 kind = f"brown-{doc[:2]}" if source == "brown" else source
                 lines.append(f"\n### DOC {source}|{doc}  ({DESCRIPTIONS[kind]})")
-                lines += [f"[{p.source}|{p.doc}|{p.index}] {p.text}" for p in sorted(groups[(source, doc)], key=lambda p: p.index)]
+                for p in sorted(groups[(source, doc)], key=lambda p: p.index):
+                    unit = _unit_id(p)
+                    lines.append(f"[{unit}] {p.text}" if to_label is None or unit in to_label else f"    (context) {p.text}")
             (out_dir / f"{prefix}{number:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
             batch, size, number = [], 0, number + 1
 
@@ -149,33 +168,46 @@ def propose_more(source: str, documents: int, out_dir: Path, batches: int = 4, d
     return sum(len(groups[k]) for k in chosen)
 
 
-def _stored_units(sources: list[str], splits: tuple[str, ...], data_dir: Path) -> dict[tuple[str, str], list[dict]]:
-    """The stored label rows of every document of `sources` in `splits`, by document."""
-    from training.dataset import split_of
-
-    docs: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for source in sources:
-        for row in read_jsonl(data_dir / "labels" / f"{source}.jsonl"):
-            if split_of(source, row["doc"]) in splits:
-                docs[(source, row["doc"])].append(row)
-    return docs
+def _read_tsvs(paths: list[Path]) -> dict[str, str]:
+    return {unit_id: label for path in paths for unit_id, label in read_tsv(path)}
 
 
 def propose_reread(sources: list[str], out_dir: Path, batches: int = 8, splits: tuple[str, ...] = ("train", "dev"), data_dir: Path = DATA_DIR) -> int:
     """Reading files for a blind second reading of every stored unit of the
     documents of `sources` in `splits`, whole documents in a seeded order.
     The files carry the text only, never the stored label."""
-    stored = _stored_units(sources, splits, data_dir)
+    from training.dataset import split_of
+
     groups: dict[tuple[str, str], list[corpora.Paragraph]] = defaultdict(list)
     for source in sources:
         texts = corpora.load_source(source)
-        for key, rows in stored.items():
-            if key[0] == source:
-                groups[key] = [texts[(source, r["doc"], r["index"])] for r in rows]
+        for row in read_jsonl(data_dir / "labels" / f"{source}.jsonl"):
+            if split_of(source, row["doc"]) in splits:
+                groups[(source, row["doc"])].append(texts[(source, row["doc"], row["index"])])
     keys = sorted(groups)
     random.Random(f"{PROPOSE_SEED}:reread:{','.join(sources)}").shuffle(keys)
     _write_batches(groups, keys, out_dir, batches, prefix="reread-")
     return sum(len(v) for v in groups.values())
+
+
+def disagreements_for_third_reading(second_tsvs: list[Path], out_dir: Path, data_dir: Path = DATA_DIR, batches: int = 2) -> int:
+    """Reading files for the third reader: each document that holds a unit
+    whose second reading differs from the stored label, whole, with only
+    those units given an `[id]` to label and the rest shown as context. The
+    file carries neither reading."""
+    second = _read_tsvs(second_tsvs)
+    sources = sorted({uid.split("|")[0] for uid in second})
+    stored = {_unit_id(row): row["label"] for source in sources for row in read_jsonl(data_dir / "labels" / f"{source}.jsonl")}
+    differing = {uid for uid, label in second.items() if stored.get(uid) not in (None, label)}
+    texts = {source: corpora.load_source(source) for source in sources}
+    groups: dict[tuple[str, str], list[corpora.Paragraph]] = defaultdict(list)
+    for uid in second:
+        source, doc, index = _split_id(uid)
+        groups[(source, doc)].append(texts[source][(source, doc, index)])
+    keys = sorted(k for k in groups if any(_unit_id(p) in differing for p in groups[k]))
+    random.Random(f"{PROPOSE_SEED}:third").shuffle(keys)
+    _write_batches(groups, keys, out_dir, batches, prefix="third-", to_label=differing)
+    return len(differing)
 
 
 def settle_reread(second_tsvs: list[Path], third_tsvs: list[Path], record: Path, data_dir: Path = DATA_DIR) -> Counter:
@@ -187,36 +219,32 @@ def settle_reread(second_tsvs: list[Path], third_tsvs: list[Path], record: Path,
     label stays. Labels settled by the lead engineer earlier
     (`by` containing "adjudicated") stay as they are. Writes every re-read
     unit to `record` and the changed labels to data/labels."""
-    second = {uid: label for path in second_tsvs for uid, label in read_tsv(path)}
-    third = {uid: label for path in third_tsvs for uid, label in read_tsv(path)}
+    second, third = _read_tsvs(second_tsvs), _read_tsvs(third_tsvs)
     out: Counter = Counter()
-    records, changed_by_source = [], defaultdict(dict)
-    sources = sorted({uid.split("|")[0] for uid in second})
-    for source in sources:
+    records = []
+    for source in sorted({uid.split("|")[0] for uid in second}):
         path = data_dir / "labels" / f"{source}.jsonl"
         rows = read_jsonl(path)
         for row in rows:
-            uid = f"{row['source']}|{row['doc']}|{row['index']}"
+            uid = _unit_id(row)
             if uid not in second:
                 continue
-            first, again = row["label"], second[uid]
+            first, again, tie_break = row["label"], second[uid], third.get(uid)
             final = first
-            if first != again:
-                tie_break = third.get(uid)
-                if "adjudicated" in str(row.get("by")):
-                    out["kept, settled before"] += 1
-                elif tie_break is None:
-                    out["kept, no third reading"] += 1
-                elif tie_break == again:
-                    final = again
-                    out["changed to the second and third reading"] += 1
-                elif tie_break == first:
-                    out["kept, third reading sides with the first"] += 1
-                else:
-                    out["kept, three different readings"] += 1
-            else:
+            if first == again:
                 out["agreed"] += 1
-            records.append({"id": uid, "first": first, "second": again, "third": third.get(uid), "final": final})
+            elif "adjudicated" in str(row.get("by")):
+                out["kept, settled before"] += 1
+            elif tie_break is None:
+                out["kept, no third reading"] += 1
+            elif tie_break == again:
+                final = again
+                out["changed to the second and third reading"] += 1
+            elif tie_break == first:
+                out["kept, third reading sides with the first"] += 1
+            else:
+                out["kept, three different readings"] += 1
+            records.append({"id": uid, "first": first, "second": again, "third": tie_break, "final": final})
             if final != first:
                 row["label"], row["by"] = final, "train-reread-majority"
         with path.open("w", encoding="utf-8") as handle:
@@ -226,39 +254,6 @@ def settle_reread(second_tsvs: list[Path], third_tsvs: list[Path], record: Path,
         for row in records:
             handle.write(json.dumps(row) + "\n")
     return out
-
-
-def disagreements_for_third_reading(second_tsvs: list[Path], out_dir: Path, data_dir: Path = DATA_DIR, batches: int = 2) -> int:
-    """Reading files for the third reader: each document that holds a unit
-    whose second reading differs from the stored label, whole, with only
-    those units given an `[id]` to label and the rest shown as context. The
-    file carries neither reading."""
-    second = {uid: label for path in second_tsvs for uid, label in read_tsv(path)}
-    sources = sorted({uid.split("|")[0] for uid in second})
-    stored = {}
-    for source in sources:
-        for row in read_jsonl(data_dir / "labels" / f"{source}.jsonl"):
-            stored[f"{row['source']}|{row['doc']}|{row['index']}"] = row["label"]
-    differing = {uid for uid, label in second.items() if stored.get(uid) not in (None, label)}
-    docs: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for uid in second:
-        source, doc, _ = _split_id(uid)
-        docs[(source, doc)].append(uid)
-    keys = sorted(k for k in docs if any(uid in differing for uid in docs[k]))
-    random.Random(f"{PROPOSE_SEED}:third").shuffle(keys)
-    texts = {source: corpora.load_source(source) for source in sources}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    per_batch = math.ceil(len(keys) / batches)
-    for number in range(batches):
-        lines = []
-        for source, doc in keys[number * per_batch : (number + 1) * per_batch]:
-            kind = f"brown-{doc[:2]}" if source == "brown" else source
-            lines.append(f"\n### DOC {source}|{doc}  ({DESCRIPTIONS[kind]})")
-            for uid in sorted(docs[(source, doc)], key=lambda u: _split_id(u)[2]):
-                text = texts[source][_split_id(uid)].text
-                lines.append(f"[{uid}] {text}" if uid in differing else f"    (context) {text}")
-        (out_dir / f"third-{number:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(differing)
 
 
 def ingest(tsv_paths: list[Path], data_dir: Path = DATA_DIR) -> Counter:
@@ -363,22 +358,19 @@ def main(argv: list[str] | None = None) -> int:
     settle.add_argument("third_dir", type=Path)
     settle.add_argument("--record", type=Path, default=DATA_DIR / "train_reread.jsonl")
     args = parser.parse_args(argv)
-    if args.command == "propose-reread":
-        print(f"{propose_reread(args.sources, args.out_dir, args.batches)} units proposed in {args.out_dir}")
-        return 0
-    if args.command == "propose-third":
-        n = disagreements_for_third_reading(sorted(args.second_dir.glob("reread-*.tsv")), args.out_dir, batches=args.batches)
-        print(f"{n} disagreements; their documents are in {args.out_dir}")
-        return 0
-    if args.command == "settle-reread":
-        counts = settle_reread(sorted(args.second_dir.glob("reread-*.tsv")), sorted(args.third_dir.glob("third-*.tsv")), args.record)
-        for outcome, n in counts.most_common():
-            print(f"{outcome}\t{n}")
-        return 0
     if args.command == "propose":
         propose(args.out_dir)
     elif args.command == "propose-more":
         print(f"{propose_more(args.source, args.documents, args.out_dir, args.batches)} paragraphs proposed in {args.out_dir}")
+    elif args.command == "propose-reread":
+        print(f"{propose_reread(args.sources, args.out_dir, args.batches)} units proposed in {args.out_dir}")
+    elif args.command == "propose-third":
+        n = disagreements_for_third_reading(sorted(args.second_dir.glob("reread-*.tsv")), args.out_dir, batches=args.batches)
+        print(f"{n} disagreements; their documents are in {args.out_dir}")
+    elif args.command == "settle-reread":
+        counts = settle_reread(sorted(args.second_dir.glob("reread-*.tsv")), sorted(args.third_dir.glob("third-*.tsv")), args.record)
+        for outcome, n in counts.most_common():
+            print(f"{outcome}\t{n}")
     elif args.command in ("ingest", "sentences"):
         counts = (ingest if args.command == "ingest" else ingest_sentences)(args.tsv)
         for (source, label), n in sorted(counts.items()):
