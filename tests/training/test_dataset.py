@@ -34,7 +34,7 @@ def test_stress_set_seeds_and_present_day_news_are_only_in_test(examples):
     assert {e["split"] for e in held} == {"test"}
     assert sum(1 for e in held if e["source"] == "stress" and e["granularity"] == "paragraph") >= 400
     assert sum(1 for e in held if e["source"] == "web-news") >= 300
-    assert sum(1 for e in held if e["source"] in dataset.PRESENT_DAY_NEWS_SOURCES) >= 700
+    assert sum(1 for e in held if e["source"] in dataset.PRESENT_DAY_NEWS_SOURCES) >= 1200
 
 
 def test_size_and_balance_limits(paragraphs):
