@@ -362,7 +362,7 @@ SAVED_PAGES = {
     # mediacloud-metadata's saved pages: English news of 2018-26 (CNN, NYT,
     # NBC News, Fox News, CBC, Toronto Star, France 24, KPBS, Indiatimes, a
     # local weekly); home pages, listings, blogs and non-English pages left
-    # out, one copy of each page saved twice. Test only.
+    # out, and of a page the package holds twice, only one copy. Test only.
     "mediacloud": SavedPages(
         "mcmetadata/test/fixtures/", ".html",
         pages=(
