@@ -1,6 +1,7 @@
 """The labelling workflow: later reading rounds propose only unread documents, the same ones every time."""
 
 import json
+from collections import Counter
 
 from training import labelling
 from training.dataset import DATA_DIR
@@ -56,3 +57,12 @@ def test_reread_is_blind_and_settled_by_the_majority_of_three(tmp_path):
     assert [stored[unit]["label"] for unit in ids] == ["reporting", "quote", "reporting", "reporting"]
     assert stored[ids[1]]["by"] == "train-reread-majority"
     assert len(record.read_text().splitlines()) == 4
+
+
+def test_settle_reread_command_records_the_reader_it_is_given(tmp_path, monkeypatch):
+    # The command's --by reaches the changed labels' `by` (stop 15 settled the present-day pages as present-day-majority).
+    calls = []
+    monkeypatch.setattr(labelling, "settle_reread", lambda second, third, record, by: calls.append((record, by)) or Counter(agreed=1))
+    labelling.main(["settle-reread", str(tmp_path), str(tmp_path), "--record", str(tmp_path / "r.jsonl"), "--by", "present-day-majority"])
+    labelling.main(["settle-reread", str(tmp_path), str(tmp_path), "--record", str(tmp_path / "r.jsonl")])
+    assert calls == [(tmp_path / "r.jsonl", "present-day-majority"), (tmp_path / "r.jsonl", "train-reread-majority")]
