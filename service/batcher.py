@@ -1,7 +1,10 @@
 """Gather concurrent requests into shared model calls (micro-batching).
 
-Requests wait at most `max_wait_ms` for company; the queue is bounded in
-units, and a request that would overflow it is refused at once so that the
+A free replica waits at most `max_wait_ms` for company (0 by default: on
+CPU a call of one paragraph costs about what a batch does per paragraph,
+so waiting only idles a core; requests that arrive while every replica is
+busy gather into the next call anyway). The queue is bounded in units,
+and a request that would overflow it is refused at once so that the
 caller can retry (HTTP 503 with Retry-After). Up to `concurrency` model
 calls run at once, one per engine replica, so the next batch starts while
 one runs; requests that arrive meanwhile gather into the batch after.
@@ -41,7 +44,7 @@ class MicroBatcher:
         self,
         classify: Callable[[list[str]], np.ndarray],
         batch_units: int = 32,
-        max_wait_ms: float = 5.0,
+        max_wait_ms: float = 0.0,
         max_queue_units: int = 4096,
         on_batch: Callable[[int], None] | None = None,
         concurrency: int = 1,

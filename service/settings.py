@@ -41,7 +41,12 @@ class Settings(BaseSettings):
 
     batch_size: int = Field(32, ge=1, le=1024, description="Units the micro-batcher gathers for one model call; most windows in one model batch.")
     max_batch_tokens: int = Field(1024, ge=64, description="Most padded tokens in one model batch; larger batches run slower per token on CPU.")
-    max_wait_ms: float = Field(5.0, ge=0, description="How long the micro-batcher waits to fill a batch.")
+    max_wait_ms: float = Field(
+        0.0, ge=0,
+        description="How long a free model replica waits for more requests before it runs a call. On CPU a call of one "
+        "paragraph costs per paragraph about what a batch does, so the default 0 never leaves a replica idle; "
+        "requests that arrive while every replica is busy still gather into the next call.",
+    )
     window_tokens: int = Field(256, ge=32, le=512, description="Model window; longer units are split.")
     window_stride: int = Field(192, ge=16, description="Token step between windows of a long unit.")
 

@@ -142,3 +142,18 @@ def test_corrupt_model_never_becomes_ready(tmp_path, tiny_model):
         assert ready.status_code == 503 and "cannot load ONNX model" in ready.json()["reason"]
         response = post(c, "/v1/classify", {"text": "The minister resigned on Monday."})
         assert response.status_code == 503 and "model not loaded" in response.json()["message"]
+
+
+def test_request_over_the_timeout_is_503_with_retry_after(tiny_model):
+    import time
+
+    from service.engine import Engine
+
+    settings = Settings(model_dir=tiny_model, request_timeout_s=0.2)
+    engine = Engine.from_settings(settings)
+    answer = engine.classify
+    engine.classify = lambda texts: (time.sleep(1.0), answer(texts))[1]  # a model slower than the timeout
+    with TestClient(create_app(settings, engine=engine)) as c:
+        response = post(c, "/v1/classify", {"text": "The minister resigned on Monday after a week of pressure."})
+        assert response.status_code == 503
+        assert "STANCE_REQUEST_TIMEOUT_S=0.2" in response.json()["message"] and int(response.headers["retry-after"]) >= 1
