@@ -89,7 +89,7 @@ def test_int8_is_kept_only_within_the_drop_on_every_set(tiny_model, tiny_dataset
     assert 0.0 <= result["same_label"] <= 1.0
 
 
-def test_int8_quantises_every_weight_matmul_but_the_first_ffn_output(tiny_model, tmp_path):
+def test_int8_quantises_encoder_matmuls_but_not_embeddings_or_the_first_ffn_output(tiny_model, tmp_path):
     import onnx
 
     from service.engine import ONNX_FILE, ONNX_SUBDIR
@@ -104,6 +104,7 @@ def test_int8_quantises_every_weight_matmul_but_the_first_ffn_output(tiny_model,
         for name in ("attention/self/query", "attention/self/key", "attention/self/value", "attention/output/dense", "intermediate/dense", "output/dense")
     ]
     assert [w for w in weights if w in plain] == kept  # every other weight MatMul became integer
+    assert not any("word_embeddings" in i for n in nodes for i in n.input if i.endswith("_quantized"))
 
 
 def test_a_drop_counts_only_when_the_bootstrap_finds_it_beyond_doubt():
