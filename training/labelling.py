@@ -32,6 +32,9 @@ from training.dataset import DATA_DIR, read_jsonl
 READ_LABELS = (*LABELS, "skip")
 MIN_WORDS = 5
 PROPOSE_SEED = 20261123
+# What a label changed by settle-reread records as its reader, unless told otherwise.
+REREAD_BY = "train-reread-majority"
+
 DESCRIPTIONS = {
     "bbc": "BBC News website article, 2004-05",
     "brown-ca": "Brown corpus press reportage, US newspaper 1961",
@@ -213,7 +216,7 @@ def disagreements_for_third_reading(second_tsvs: list[Path], out_dir: Path, data
 
 
 def settle_reread(
-    second_tsvs: list[Path], third_tsvs: list[Path], record: Path, data_dir: Path = DATA_DIR, by: str = "train-reread-majority"
+    second_tsvs: list[Path], third_tsvs: list[Path], record: Path, data_dir: Path = DATA_DIR, by: str = REREAD_BY
 ) -> Counter:
     """Settle a blind re-reading by the majority of three readings.
 
@@ -361,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     settle.add_argument("second_dir", type=Path)
     settle.add_argument("third_dir", type=Path)
     settle.add_argument("--record", type=Path, default=DATA_DIR / "train_reread.jsonl")
-    settle.add_argument("--by", default="train-reread-majority", help="what changed labels record as their reader")
+    settle.add_argument("--by", default=REREAD_BY, help="what changed labels record as their reader")
     args = parser.parse_args(argv)
     if args.command == "propose":
         propose(args.out_dir)
